@@ -1,0 +1,251 @@
+"""The GAN model: Algorithm 1 of Goodfellow et al. (2014) as a `keras.Model`.
+
+    for number of training iterations do
+        for k steps do
+            sample m noise samples z ~ p(z) and m examples x ~ p_data
+            update D by ascending  1/m sum [log D(x) + log(1 - D(G(z)))]
+        end for
+        sample m noise samples z ~ p(z)
+        update G by descending 1/m sum log(1 - D(G(z)))        ("minimax")
+            or, as the paper recommends in practice,
+                 ascending 1/m sum log D(G(z))                  ("non_saturating")
+    end for
+
+One call of `train_step` is one iteration of the outer loop, so `model.fit` is
+the training loop. Each step's input batch holds k * m real images: the k
+discriminator updates each get their own m of them (see `split_real_batches`).
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_gan import losses
+
+DEFAULT_LEARNING_RATE = 2e-4
+DEFAULT_BETA_1 = 0.5
+
+
+def default_optimizer(
+    learning_rate=DEFAULT_LEARNING_RATE, beta_1=DEFAULT_BETA_1, name="adam"
+):
+    """Adam(2e-4, beta_1=0.5): the DCGAN settings, stable for both families."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, name=name)
+
+
+def to_unit_range(images):
+    """Map generator output from [-1, 1] (tanh) to [0, 1] pixel intensities."""
+    return ops.clip((images + 1.0) / 2.0, 0.0, 1.0)
+
+
+def split_real_batches(real_images, k):
+    """[k*m, H, W, C] -> [m, k, H, W, C]: column i is the i-th D update's batch.
+
+    Grouping k *consecutive* images per row (rather than k contiguous blocks)
+    keeps the split correct when tf.distribute hands each replica a contiguous
+    slice of the global batch: every replica then holds whole rows, and the
+    union over replicas of column i is exactly column i of the global batch.
+    """
+    return ops.reshape(real_images, (-1, k) + tuple(real_images.shape[1:]))
+
+
+def _replicas_in_sync():
+    # In a replica context, each replica's gradients are *summed* by the
+    # optimizer, so each replica's loss must be its share of the global mean.
+    return tf.distribute.get_replica_context().num_replicas_in_sync
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other.
+
+    Args:
+        generator: a model z [batch, latent_dim] -> images in [-1, 1].
+        discriminator: a model images -> one logit per image.
+        k: discriminator updates per generator update (the paper's k, >= 1).
+        generator_loss: "non_saturating" (default, -log D(G(z))) or
+            "minimax" (log(1 - D(G(z))), the paper's value function).
+        label_smoothing: one-sided label smoothing for the real targets of D,
+            in [0, 1).
+        seed: seed of the noise stream used in training (None: random).
+
+    Calling the model, `gan(z)`, runs the generator; `gan.generate(n)` returns
+    images in [0, 1].
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        k=1,
+        generator_loss="non_saturating",
+        label_smoothing=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k!r}.")
+        if generator_loss not in losses.GENERATOR_LOSSES:
+            raise ValueError(
+                f"generator_loss must be one of {losses.GENERATOR_LOSSES}, "
+                f"got {generator_loss!r}."
+            )
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(
+                f"label_smoothing must be in [0, 1), got {label_smoothing!r}."
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+        self.k = k
+        self.generator_loss = generator_loss
+        self.label_smoothing = float(label_smoothing)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        # Both sub-models are already built; saying so lets fit run under a
+        # distribution strategy and lets checkpoints restore eagerly.
+        self.built = True
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Attach one optimizer per player (default: Adam(2e-4, beta_1=0.5)).
+
+        Other keyword arguments (`jit_compile`, `steps_per_execution`, ...)
+        go to `keras.Model.compile`. There is no `loss` argument: the losses
+        are fixed by the constructor.
+        """
+        d_optimizer = keras.optimizers.get(
+            d_optimizer or default_optimizer(name="d_optimizer")
+        )
+        g_optimizer = keras.optimizers.get(
+            g_optimizer or default_optimizer(name="g_optimizer")
+        )
+        if d_optimizer is g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer must be two different optimizer "
+                "instances: each keeps its own state for its own variables."
+            )
+        # optimizer=None: otherwise Keras creates an unused RMSprop that
+        # checkpoints and TensorBoard would then pick up.
+        super().compile(optimizer=None, **kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        # Build the slots now (not lazily on the first step): under a
+        # distribution strategy they must be created in the strategy scope.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return {}
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+        )
+
+    # ------------------------------------------------------------------ metrics
+    @property
+    def metrics(self):
+        # Listed here so Keras resets them at the start of every epoch.
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.d_real_tracker,
+            self.d_fake_tracker,
+        ]
+
+    # ------------------------------------------------------------- Algorithm 1
+    def train_step(self, data):
+        real_images = data[0] if isinstance(data, (tuple, list)) else data
+        real_batches = split_real_batches(real_images, self.k)
+        batch_size = ops.shape(real_batches)[0]
+        for i in range(self.k):
+            self.discriminator_step(real_batches[:, i], batch_size)
+        self.generator_step(batch_size)
+        return {m.name: m.result() for m in self.metrics}
+
+    def discriminator_step(self, real_images, batch_size):
+        """One update of D: descend -V(D, G) on m real and m fresh fake images."""
+        # G's forward pass happens outside the tape: D's update needs no
+        # gradient through G, and G's weights must not change here.
+        fake_images = self.generator(self.sample_z(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            d_loss = ops.mean(
+                losses.discriminator_loss(
+                    real_logits, fake_logits, self.label_smoothing
+                )
+            )
+            replica_loss = d_loss / _replicas_in_sync()
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply(tape.gradient(replica_loss, variables), variables)
+        self.d_loss_tracker.update_state(d_loss)
+        self.d_real_tracker.update_state(ops.sigmoid(ops.cast(real_logits, "float32")))
+        self.d_fake_tracker.update_state(ops.sigmoid(ops.cast(fake_logits, "float32")))
+
+    def generator_step(self, batch_size):
+        """One update of G on m fresh noise samples; D is used, not updated."""
+        with tf.GradientTape() as tape:
+            fake_images = self.generator(self.sample_z(batch_size), training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            g_loss = ops.mean(losses.generator_loss(fake_logits, self.generator_loss))
+            replica_loss = g_loss / _replicas_in_sync()
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply(tape.gradient(replica_loss, variables), variables)
+        self.g_loss_tracker.update_state(g_loss)
+
+    def sample_z(self, n):
+        """n latent vectors z ~ N(0, I) from the model's training noise stream."""
+        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+
+    # -------------------------------------------------------------- generation
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def latent_vectors(self, n, seed=None):
+        """n latent vectors; a given integer `seed` always gives the same ones."""
+        _check_count(n)
+        return keras.random.normal((n, self.latent_dim), seed=seed)
+
+    def generate(self, n, seed=None, batch_size=1024):
+        """n generated images as a NumPy array [n, 28, 28, 1] in [0, 1]."""
+        z = self.latent_vectors(n, seed)
+        images = self.generator.predict(z, batch_size=batch_size, verbose=0)
+        return ops.convert_to_numpy(to_unit_range(images))
+
+    # ------------------------------------------------------------ serialization
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "k": self.k,
+            "generator_loss": self.generator_loss,
+            "label_smoothing": self.label_smoothing,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _check_count(n):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}.")

@@ -1,0 +1,91 @@
+"""The two model families, layer for layer as documented in the README.
+
+Both generators map a latent vector z (size `latent_dim`, 32 by default) to a
+28x28x1 image in [-1, 1] (tanh), and both discriminators map an image to one
+*logit* -- no sigmoid -- because the losses take logits (see `losses.py`).
+
+| model              | params  | trainable |
+| ------------------ | ------- | --------- |
+| MLP discriminator  | 566,273 | 566,273   |
+| MLP generator      | 574,608 | 572,816   |
+| conv discriminator |  93,825 |  93,825   |
+| conv generator     | 260,737 | 260,353   |
+
+(The non-trainable parameters are the BatchNorm moving statistics.)
+"""
+
+import keras
+from keras import layers
+
+IMAGE_SHAPE = (28, 28, 1)
+LATENT_DIM = 32
+MODEL_FAMILIES = ("mlp", "conv")
+
+# LeakyReLU slope used by every hidden layer (Keras' default is 0.3; 0.2 is
+# the value DCGAN and most GAN references use).
+LEAKY_SLOPE = 0.2
+
+
+def mlp_discriminator(name="mlp_discriminator"):
+    """Flatten 784 -> Dense 512 -> Dense 256 -> Dense 128 -> Dense 1 (logit)."""
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    x = layers.Flatten()(inputs)
+    for units in (512, 256, 128):
+        x = layers.Dense(units)(x)
+        x = layers.LeakyReLU(LEAKY_SLOPE)(x)
+    logit = layers.Dense(1, name="logit")(x)
+    return keras.Model(inputs, logit, name=name)
+
+
+def mlp_generator(latent_dim=LATENT_DIM, name="mlp_generator"):
+    """z -> Dense 128/256/512 (BatchNorm, LeakyReLU) -> Dense 784 tanh -> 28x28x1."""
+    inputs = keras.Input((latent_dim,), name="z")
+    x = inputs
+    for units in (128, 256, 512):
+        x = layers.Dense(units)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(LEAKY_SLOPE)(x)
+    x = layers.Dense(784, activation="tanh", dtype="float32")(x)
+    images = layers.Reshape(IMAGE_SHAPE, name="image")(x)
+    return keras.Model(inputs, images, name=name)
+
+
+def conv_discriminator(dropout=0.3, name="conv_discriminator"):
+    """Strided 3x3 convs 32/64/128 (14x14, 7x7, 3x3) -> Flatten 1152 -> Dropout -> Dense 1."""
+    inputs = keras.Input(IMAGE_SHAPE, name="image")
+    x = inputs
+    for filters, padding in ((32, "same"), (64, "same"), (128, "valid")):
+        x = layers.Conv2D(filters, 3, strides=2, padding=padding)(x)
+        x = layers.LeakyReLU(LEAKY_SLOPE)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    logit = layers.Dense(1, name="logit")(x)
+    return keras.Model(inputs, logit, name=name)
+
+
+def conv_generator(latent_dim=LATENT_DIM, name="conv_generator"):
+    """z -> Dense 1152 -> 3x3x128 -> Conv2DTranspose 128/64/1 (7x7, 14x14, 28x28, tanh)."""
+    inputs = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(3 * 3 * 128)(inputs)
+    x = layers.LeakyReLU(LEAKY_SLOPE)(x)
+    x = layers.Reshape((3, 3, 128))(x)
+    for filters, padding in ((128, "valid"), (64, "same")):
+        x = layers.Conv2DTranspose(filters, 3, strides=2, padding=padding)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(LEAKY_SLOPE)(x)
+    images = layers.Conv2DTranspose(
+        1, 3, strides=2, padding="same", activation="tanh", dtype="float32",
+        name="image",
+    )(x)
+    return keras.Model(inputs, images, name=name)
+
+
+def build_models(family, latent_dim=LATENT_DIM):
+    """Return `(generator, discriminator)` of one family: "mlp" or "conv"."""
+    if family == "mlp":
+        return mlp_generator(latent_dim), mlp_discriminator()
+    if family == "conv":
+        return conv_generator(latent_dim), conv_discriminator()
+    raise ValueError(
+        f"Unknown model family {family!r}: expected one of {MODEL_FAMILIES}."
+    )
