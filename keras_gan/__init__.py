@@ -1,6 +1,29 @@
-"""keras-gan: the GAN of Goodfellow et al. (2014) in Keras 3 / TensorFlow."""
+"""keras-gan: the GAN of Goodfellow et al. (2014) in Keras 3 / TensorFlow.
 
-from keras_gan.gan import GAN, default_optimizer, to_unit_range
-from keras_gan.models import build_models
+    from keras_gan import GAN, build_models
+    generator, discriminator = build_models("conv")
+    gan = GAN(generator, discriminator, k=1)
+    gan.compile()
+    gan.fit(dataset, epochs=30)   # dataset: keras_gan.data.make_dataset(...)
 
-__all__ = ["GAN", "build_models", "default_optimizer", "to_unit_range"]
+Names are imported lazily, so `keras_gan.options` and `keras_gan.data` load
+without TensorFlow.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "GAN": "keras_gan.gan",
+    "default_optimizer": "keras_gan.gan",
+    "to_unit_range": "keras_gan.gan",
+    "build_models": "keras_gan.models",
+    "export_generator": "keras_gan.export",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'keras_gan' has no attribute {name!r}")

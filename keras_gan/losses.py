@@ -26,7 +26,7 @@ replicas share the global batch (see `GAN.train_step`).
 
 from keras import ops
 
-GENERATOR_LOSSES = ("non_saturating", "minimax")
+from keras_gan.options import GENERATOR_LOSSES
 
 
 def _flat(logits):

@@ -17,9 +17,10 @@ Both generators map a latent vector z (size `latent_dim`, 32 by default) to a
 import keras
 from keras import layers
 
+from keras_gan.options import MODEL_FAMILIES
+
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 32
-MODEL_FAMILIES = ("mlp", "conv")
 
 # LeakyReLU slope used by every hidden layer (Keras' default is 0.3; 0.2 is
 # the value DCGAN and most GAN references use).

@@ -1,0 +1,56 @@
+"""Write outputs all-or-nothing: to a temporary name first, then rename.
+
+A crash or Ctrl-C in the middle of writing leaves the old file (or nothing)
+in place, never a half-written one.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+from keras_gan.options import UserError
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; rename it to `path` on success.
+
+    The temporary name keeps `path`'s suffix, since some writers (Keras'
+    `.keras` and `.weights.h5` savers, PIL) choose the format by suffix.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    base = os.path.basename(path)
+    stem, dot, suffix = base.partition(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}-", suffix=dot + suffix, dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private (0600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_writable_dir(path, flag):
+    """Create `path` if needed and prove we can write in it, else UserError."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise UserError(f"{flag} {path}: not writable ({reason}).") from None
+
+
+def remove_tree(path):
+    shutil.rmtree(path, ignore_errors=True)
