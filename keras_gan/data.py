@@ -154,8 +154,14 @@ def load_from_idx_dir(data_dir, split="train"):
 
 
 # ------------------------------------------------------------------- sources
-def load_images(dataset="mnist", split="train", data_dir=None, download=True):
-    """Real images of `dataset` as an `Images`; see the module docstring."""
+def load_images(
+    dataset="mnist", split="train", data_dir=None, download=True, tfds_dir=None
+):
+    """Real images of `dataset` as an `Images`; see the module docstring.
+
+    `tfds_dir` is tensorflow-datasets' own data directory (default: TFDS'
+    default, `$TFDS_DATA_DIR` or `~/tensorflow_datasets`).
+    """
     if dataset not in DATASETS:
         raise DataError(f"--dataset {dataset!r}: expected one of {', '.join(DATASETS)}.")
     title = DISPLAY_NAMES[dataset]
@@ -163,7 +169,7 @@ def load_images(dataset="mnist", split="train", data_dir=None, download=True):
         images = load_from_idx_dir(data_dir, split)
         return Images(images, f"{title} {split}: {len(images):,} images from {data_dir}")
 
-    images, reason = _load_tfds(dataset, split, download)
+    images, reason = _load_tfds(dataset, split, download, tfds_dir)
     if images is not None:
         return Images(images, f"{title} {split}: {len(images):,} images (tensorflow-datasets)")
 
@@ -194,7 +200,7 @@ def load_images(dataset="mnist", split="train", data_dir=None, download=True):
     )
 
 
-def _load_tfds(dataset, split, download):
+def _load_tfds(dataset, split, download, tfds_dir):
     """(images, None) from tensorflow-datasets, or (None, why not)."""
     import tensorflow_datasets as tfds
     from absl import logging as absl_logging
@@ -203,7 +209,7 @@ def _load_tfds(dataset, split, download):
     verbosity = absl_logging.get_verbosity()
     absl_logging.set_verbosity(absl_logging.ERROR)
     try:
-        builder = tfds.builder(dataset)
+        builder = tfds.builder(dataset, data_dir=tfds_dir)
         prepared = builder.is_prepared()
     finally:
         absl_logging.set_verbosity(verbosity)

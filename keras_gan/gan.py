@@ -238,6 +238,20 @@ class GAN(keras.Model):
             "seed": self.seed,
         }
 
+    # Keras does not save SeedGenerator state; without it a model resumed from
+    # a `.keras` file or a weights checkpoint would replay old noise.
+    _SEED_KEY = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self._SEED_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        own = {key: store[key] for key in store.keys() if key != self._SEED_KEY}
+        super().load_own_variables(own)
+        if self._SEED_KEY in store.keys():
+            self.seed_generator.state.assign(store[self._SEED_KEY])
+
     @classmethod
     def from_config(cls, config):
         config = dict(config)

@@ -1,0 +1,45 @@
+"""Shared fixtures. TensorFlow is imported once per test session (~6 s)."""
+
+import gzip
+import os
+import struct
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Real MNIST test split, laid next to the project on these machines.
+SHARED_MNIST = os.path.normpath(os.path.join(ROOT, "..", "shared", "datasets", "mnist"))
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    if not os.path.isfile(os.path.join(SHARED_MNIST, "t10k-images-idx3-ubyte.gz")):
+        pytest.skip(f"real MNIST files not found in {SHARED_MNIST}")
+    return SHARED_MNIST
+
+
+@pytest.fixture(scope="session")
+def empty_tfds_dir(tmp_path_factory):
+    """A TFDS data dir with nothing prepared in it: forces the offline paths."""
+    return str(tmp_path_factory.mktemp("tfds_empty"))
+
+
+def write_idx(path, images, magic=0x00000803, count=None):
+    """Write uint8 images [n, h, w, 1] as an IDX image file (gzipped if .gz)."""
+    images = np.asarray(images, np.uint8)
+    n, h, w = images.shape[:3]
+    payload = struct.pack(">IIII", magic, n if count is None else count, h, w)
+    payload += images.tobytes()
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(payload)
+    return path
+
+
+def tiny_images(n, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)
