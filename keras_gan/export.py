@@ -6,9 +6,16 @@ A version is written under a temporary name and renamed into place, so a
 server never sees a half-written model and an existing version is never
 overwritten.
 
-Signature `serving_default`: input `z` float32 [None, latent_dim] -> output
-`images` float32 [None, 28, 28, 1] in [0, 1]. The SavedModel needs neither
-Keras nor this package to load: `tf.saved_model.load(path).signatures[...]`.
+Signatures (stable names; the SavedModel needs neither Keras nor this package
+to load: `tf.saved_model.load(path).signatures[name]`):
+
+- `serving_default`: `z` float32 [None, latent_dim] -> `images` float32
+  [None, 28, 28, 1] in [0, 1].
+- `sample`: `num_samples` int32 scalar, `seed` int32 scalar -> `images` and
+  the `z` used. The same seed gives the same images; the z are exactly those
+  of `GAN.generate(num_samples, seed=seed)`. `num_samples` outside
+  1..MAX_SAMPLES fails inside the graph with a clear message instead of
+  exhausting the server's memory.
 
 Command line, for an existing run's `gan.keras`:
 
@@ -22,6 +29,7 @@ import re
 import sys
 
 VERSION_PATTERN = re.compile(r"^[0-9]+$")
+MAX_SAMPLES = 10_000
 
 
 def existing_versions(export_dir):
@@ -48,12 +56,37 @@ def export_generator(generator, export_dir):
     archive.track(generator)
 
     def serve(z):
+        # Signature wrappers do not always check the rank of their inputs:
+        # say what z must be, rather than fail deep inside the generator.
+        z = tf.ensure_shape(z, [None, latent_dim], name="z_must_be_batch_x_latent_dim")
         return {"images": to_unit_range(generator(z, training=False))}
+
+    def sample(num_samples, seed):
+        message = f"num_samples must be in 1..{MAX_SAMPLES}"
+        checks = [
+            tf.debugging.assert_greater_equal(num_samples, 1, message=message),
+            tf.debugging.assert_less_equal(num_samples, MAX_SAMPLES, message=message),
+        ]
+        with tf.control_dependencies(checks):
+            # The same stateless draw as keras.random.normal(seed=int) in
+            # GAN.latent_vectors: seed s -> [s, 0].
+            z = tf.random.stateless_normal(
+                tf.stack([num_samples, latent_dim]), seed=tf.stack([seed, 0])
+            )
+        return {"images": serve(z)["images"], "z": z}
 
     archive.add_endpoint(
         "serving_default",
         serve,
         input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
+    )
+    archive.add_endpoint(
+        "sample",
+        sample,
+        input_signature=[
+            tf.TensorSpec([], tf.int32, name="num_samples"),
+            tf.TensorSpec([], tf.int32, name="seed"),
+        ],
     )
     os.makedirs(export_dir, exist_ok=True)
     tmp = os.path.join(export_dir, f".tmp-export-{os.getpid()}")
@@ -71,6 +104,27 @@ def export_generator(generator, export_dir):
                 # Another writer took this version number meanwhile: take the next.
     finally:
         remove_tree(tmp)
+
+
+def rest_predict_body(signature_name, inputs, columnar=False):
+    """The JSON body of a TF Serving REST `:predict` call, as a dict.
+
+    `inputs` maps input names to values (arrays or scalars) for ONE batch.
+    Row form ("instances") lists one object per example and needs every input
+    to share the batch dimension; columnar form ("inputs") passes each input
+    whole, which is the only form for scalar inputs like `sample`'s.
+    """
+    import numpy as np
+
+    lists = {name: np.asarray(value).tolist() for name, value in inputs.items()}
+    if columnar:
+        return {"signature_name": signature_name, "inputs": lists}
+    batch = {len(v) for v in lists.values() if isinstance(v, list)}
+    if len(batch) != 1 or any(not isinstance(v, list) for v in lists.values()):
+        raise ValueError("row form needs inputs that share one batch dimension")
+    n = batch.pop()
+    instances = [{name: v[i] for name, v in lists.items()} for i in range(n)]
+    return {"signature_name": signature_name, "instances": instances}
 
 
 def main(argv=None):

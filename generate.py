@@ -1,0 +1,83 @@
+"""Draw samples from an exported generator: no training code, no Keras model.
+
+    python generate.py                                  # newest version in saved_models/generator
+    python generate.py --model saved_models/generator/3 --num-samples 100 --seed 7 \\
+        --png digits.png --npy digits.npy
+
+Loads the SavedModel with `tf.saved_model.load` and calls its `sample`
+signature, exactly as TF Serving would. A folder of versions resolves to its
+newest version, as TF Serving's default policy does.
+"""
+
+import argparse
+import os
+import sys
+
+from keras_gan.files import atomic_path
+from keras_gan.options import UserError
+
+DEFAULT_MODEL = os.path.join("saved_models", "generator")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UserError(message)
+
+
+def resolve_version(model):
+    """`model` itself if it is a SavedModel, else its newest integer version."""
+    if os.path.isfile(os.path.join(model, "saved_model.pb")):
+        return model
+    if not os.path.isdir(model):
+        raise UserError(f"--model {model}: no such directory.")
+    versions = sorted(int(n) for n in os.listdir(model) if n.isdigit())
+    for version in reversed(versions):
+        path = os.path.join(model, str(version))
+        if os.path.isfile(os.path.join(path, "saved_model.pb")):
+            return path
+    raise UserError(f"--model {model}: neither a SavedModel nor a folder of versions.")
+
+
+def main(argv=None):
+    parser = OneLineParser(description="Sample images from an exported generator.")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help="SavedModel or folder of versions (default: %(default)s)")
+    parser.add_argument("--num-samples", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--png", default="samples.png", help="grid image to write")
+    parser.add_argument("--npy", help="also write the images [n, 28, 28, 1] in [0, 1]")
+    try:
+        args = parser.parse_args(argv)
+        if not 1 <= args.num_samples <= 10_000:
+            raise UserError(f"--num-samples {args.num_samples}: expected 1..10000.")
+        if not 0 <= args.seed < 2**31:
+            raise UserError(f"--seed {args.seed}: expected 0..2147483647.")
+        path = resolve_version(args.model)
+        import numpy as np
+        import tensorflow as tf
+
+        from keras_gan.images import save_grid_png
+
+        try:
+            sample = tf.saved_model.load(path).signatures["sample"]
+        except (OSError, KeyError, ValueError) as e:
+            raise UserError(f"--model {path}: cannot load a 'sample' signature ({e}).")
+        images = sample(
+            num_samples=tf.constant(args.num_samples, tf.int32),
+            seed=tf.constant(args.seed, tf.int32),
+        )["images"].numpy()
+        save_grid_png(args.png, images)
+        if args.npy:
+            with atomic_path(args.npy) as tmp:
+                with open(tmp, "wb") as f:
+                    np.save(f, images)
+    except UserError as e:
+        print(f"generate.py: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{args.num_samples} samples from {path} -> {args.png}"
+          + (f", {args.npy}" if args.npy else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
