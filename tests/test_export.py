@@ -248,3 +248,16 @@ def test_generate_script_uses_only_the_export(exported, tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("family", ["mlp", "conv"])
+def test_export_from_a_run_trained_under_mirrored_strategy(family, tmp_path):
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tests", "mirrored_export_job.py"), family, str(tmp_path)],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"exported {tmp_path / '1'}" in result.stdout
+    sample = signatures(str(tmp_path / "1"))["sample"]
+    images = sample(num_samples=tf.constant(3), seed=tf.constant(1))["images"].numpy()
+    np.testing.assert_allclose(images, np.load(tmp_path / "expected.npy"), atol=1e-6)
