@@ -9,19 +9,13 @@ signature, exactly as TF Serving would. A folder of versions resolves to its
 newest version, as TF Serving's default policy does.
 """
 
-import argparse
 import os
 import sys
 
 from keras_gan.files import atomic_path
-from keras_gan.options import UserError
+from keras_gan.options import OneLineArgumentParser, UserError
 
 DEFAULT_MODEL = os.path.join("saved_models", "generator")
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(message)
 
 
 def resolve_version(model):
@@ -39,7 +33,7 @@ def resolve_version(model):
 
 
 def main(argv=None):
-    parser = OneLineParser(description="Sample images from an exported generator.")
+    parser = OneLineArgumentParser(description="Sample images from an exported generator.")
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="SavedModel or folder of versions (default: %(default)s)")
     parser.add_argument("--num-samples", type=int, default=64)

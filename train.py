@@ -19,17 +19,18 @@ import random
 import sys
 import time
 
-from keras_gan.options import DATASETS, GENERATOR_LOSSES, MODEL_FAMILIES, UserError
+from keras_gan.options import (
+    DATASETS,
+    GENERATOR_LOSSES,
+    MODEL_FAMILIES,
+    OneLineArgumentParser,
+    UserError,
+)
 
 USAGE_ERROR = 2
 # Training length when --epochs is not given: the conv GAN draws clearly
 # recognisable digits after about this many generator updates at batch 64.
 DEFAULT_STEPS = 5000
-
-
-class OneLineParser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(message)
 
 
 def _number(kind, minimum=None, below=None, above=None):
@@ -51,7 +52,7 @@ def _number(kind, minimum=None, below=None, above=None):
 
 
 def build_parser():
-    p = OneLineParser(
+    p = OneLineArgumentParser(
         description="Train a GAN on MNIST with model.fit and export the generator."
     )
     p.add_argument("--model", choices=MODEL_FAMILIES, default="conv",
