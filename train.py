@@ -5,6 +5,7 @@
     python train.py --model conv --summary
 
 Writes into the run directory (--logdir): TensorBoard logs, `samples.png`,
+`samples/epoch_NNN.png`, `progress.gif`, `loss_curves.png`, `interpolation.png`,
 `gan.keras` (the whole GAN, both optimizers included) and `summary.json`; and
 the generator as the next version under --export-dir for TF Serving.
 Bad flags or data: one line on stderr naming the problem, exit code 2.
@@ -93,8 +94,10 @@ def build_parser():
                         "1.5-1.9x faster on CPU, docs/performance.md)")
     p.add_argument("--steps-per-execution", type=_number(int, minimum=1), default=16,
                    help="training steps per call into the compiled graph (default: 16)")
+    p.add_argument("--log-every-n-steps", type=_number(int, minimum=1), default=100,
+                   help="interval of TensorBoard's step-level scalars (default: 100)")
     p.add_argument("--samples", type=_number(int, minimum=1), default=64,
-                   help="images in samples.png (default: 64)")
+                   help="images in samples.png and the per-epoch grids (default: 64)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2),
                    help="Keras progress output: 0 silent, 1 bar, 2 a line per epoch")
     p.add_argument("--summary", action="store_true",
@@ -127,6 +130,7 @@ def run(args):
     import keras
 
     from keras_gan import data
+    from keras_gan.callbacks import GANMonitor
     from keras_gan.export import export_generator
     from keras_gan.files import atomic_path, check_writable_dir
     from keras_gan.gan import GAN, default_optimizer
@@ -169,7 +173,17 @@ def run(args):
         jit_compile=args.jit_compile == "on",
         steps_per_execution=min(args.steps_per_execution, steps),
     )
-    callbacks = [keras.callbacks.TensorBoard(args.logdir, write_graph=False)]
+    callbacks = [
+        keras.callbacks.TensorBoard(args.logdir, write_graph=False),
+        GANMonitor(
+            args.logdir,
+            real_images=data.scale_images(real.images[:256]),
+            num_images=args.samples,
+            seed=args.seed,
+            log_every_n_steps=args.log_every_n_steps,
+            flags=vars(args),
+        ),
+    ]
 
     print(f"data: {real.source}", flush=True)
     print(

@@ -119,6 +119,9 @@ def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
     assert set(summary["final_metrics"]) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert summary["export"] == str(tmp / "export" / "1")
     assert os.listdir(run / "train")  # TensorBoard event files
+    for name in ("progress.gif", "loss_curves.png", "interpolation.png",
+                 "samples/epoch_001.png", "samples/epoch_002.png"):
+        assert (run / name).is_file(), name
     assert not [n for n in os.listdir(run) if n.startswith(".")]  # no temp leftovers
 
 

@@ -1,0 +1,183 @@
+"""Monitoring a GAN while it trains: TensorBoard summaries and image files.
+
+A GAN's losses alone say little (both players' losses move together by
+design), so `GANMonitor` logs what a practitioner actually looks at:
+
+TensorBoard (in `<run_dir>/train`, next to Keras' own `epoch_*` scalars):
+- `steps/d_loss`, `steps/g_loss`, `steps/d_real`, `steps/d_fake` every N
+  training steps (x axis: generator updates; values: the epoch's running mean);
+- `learning_rate/discriminator`, `learning_rate/generator`, read from the two
+  real optimizers, every N steps and every epoch;
+- `samples/fixed_noise`: the generator's images for the *same* z every epoch,
+  so progress is visible rather than drowned in sampling noise;
+- `d_output/real`, `d_output/fake`: histograms of D(x) on held real images
+  and of D(G(z)) on fresh fakes -- two separating humps mean D is winning;
+- `run/flags`: the run's settings, as a text table.
+
+Files in `run_dir`: `samples/epoch_NNN.png` (the fixed-noise grid per epoch),
+`progress.gif` (those grids as an animation), `loss_curves.png`, and
+`interpolation.png` (walks through latent space between random z).
+"""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gan.files import atomic_path
+from keras_gan.gan import to_unit_range
+from keras_gan.images import make_grid, save_grid_png
+
+
+def slerp(z0, z1, t):
+    """Spherical interpolation between latent vectors (rows of z0, z1) at t in [0, 1].
+
+    Gaussian z concentrate near a sphere of radius sqrt(latent_dim); a
+    straight line between two of them passes through the low-norm interior
+    the generator never saw in training, a great-circle arc does not.
+    """
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    unit0 = z0 / np.linalg.norm(z0, axis=-1, keepdims=True)
+    unit1 = z1 / np.linalg.norm(z1, axis=-1, keepdims=True)
+    omega = np.arccos(np.clip(np.sum(unit0 * unit1, axis=-1, keepdims=True), -1.0, 1.0))
+    sin = np.sin(omega)
+    safe = np.where(sin < 1e-6, 1.0, sin)
+    mixed = (np.sin((1.0 - t) * omega) * z0 + np.sin(t * omega) * z1) / safe
+    linear = (1.0 - t) * z0 + t * z1  # (anti)parallel vectors: no unique arc
+    return np.where(sin < 1e-6, linear, mixed).astype(np.float32)
+
+
+class GANMonitor(keras.callbacks.Callback):
+    """Log a GAN's health to TensorBoard and write sample images; see module doc.
+
+    Args:
+        run_dir: the run directory (TensorBoard logs go to `run_dir/train`).
+        real_images: a few real images in [-1, 1] for the D(x) histogram.
+        num_images: images in each fixed-noise grid (default 64).
+        seed: seed of the fixed noise batch and of the interpolation.
+        log_every_n_steps: interval of the step-level scalars.
+        flags: a dict of the run's settings, logged once as text.
+    """
+
+    def __init__(self, run_dir, real_images, num_images=64, seed=0,
+                 log_every_n_steps=100, flags=None):
+        super().__init__()
+        if log_every_n_steps < 1:
+            raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}.")
+        self.run_dir = run_dir
+        self.real_images = real_images
+        self.num_images = num_images
+        self.seed = seed
+        self.log_every_n_steps = log_every_n_steps
+        self.flags = dict(flags or {})
+        self.frames = []  # uint8 grids, one per epoch
+        self.history = {}
+
+    # ------------------------------------------------------------ helpers
+    def _step(self):
+        return int(np.asarray(keras.ops.convert_to_numpy(self.model.g_optimizer.iterations)))
+
+    def _learning_rates(self):
+        return {
+            "learning_rate/discriminator": float(keras.ops.convert_to_numpy(self.model.d_optimizer.learning_rate)),
+            "learning_rate/generator": float(keras.ops.convert_to_numpy(self.model.g_optimizer.learning_rate)),
+        }
+
+    def _images(self, z):
+        return keras.ops.convert_to_numpy(to_unit_range(self.model.generator(z, training=False)))
+
+    def _d_probabilities(self, images):
+        logits = self.model.discriminator(images, training=False)
+        return keras.ops.convert_to_numpy(keras.ops.sigmoid(keras.ops.cast(logits, "float32")))
+
+    # ------------------------------------------------------------ callbacks
+    def on_train_begin(self, logs=None):
+        os.makedirs(os.path.join(self.run_dir, "samples"), exist_ok=True)
+        self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "train"))
+        self.fixed_z = self.model.latent_vectors(self.num_images, seed=self.seed)
+        self.next_log_step = self._step() + self.log_every_n_steps
+        if self.flags:
+            rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(self.flags.items()))
+            with self.writer.as_default():
+                tf.summary.text("run/flags", "| flag | value |\n| --- | --- |\n" + rows, step=0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self._step()
+        if step < self.next_log_step:
+            return
+        self.next_log_step = (step // self.log_every_n_steps + 1) * self.log_every_n_steps
+        with self.writer.as_default():
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(f"steps/{name}", float(np.mean(value)), step=step)
+            for name, value in self._learning_rates().items():
+                tf.summary.scalar(name, value, step=step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(np.mean(value)))
+        images = self._images(self.fixed_z)
+        grid = make_grid(images)
+        self.frames.append(grid)
+        save_grid_png(os.path.join(self.run_dir, "samples", f"epoch_{epoch + 1:03d}.png"), images)
+        fake_z = self.model.latent_vectors(len(self.real_images), seed=self.seed + epoch + 1)
+        fakes = self.model.generator(fake_z, training=False)
+        with self.writer.as_default():
+            tf.summary.image("samples/fixed_noise", grid[None, :, :, None], step=epoch)
+            tf.summary.histogram("d_output/real", self._d_probabilities(self.real_images), step=epoch)
+            tf.summary.histogram("d_output/fake", self._d_probabilities(fakes), step=epoch)
+            for name, value in self._learning_rates().items():
+                tf.summary.scalar(name, value, step=self._step())
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        self.writer.close()
+        if not self.frames:
+            return
+        self.write_gif(os.path.join(self.run_dir, "progress.gif"))
+        self.write_loss_curves(os.path.join(self.run_dir, "loss_curves.png"))
+        self.write_interpolation(os.path.join(self.run_dir, "interpolation.png"))
+
+    # ------------------------------------------------------------ files
+    def write_gif(self, path, ms_per_frame=400):
+        from PIL import Image
+
+        scale = 2
+        frames = [
+            Image.fromarray(f).resize((f.shape[1] * scale, f.shape[0] * scale), Image.NEAREST)
+            for f in self.frames
+        ]
+        with atomic_path(path) as tmp:
+            frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                           duration=ms_per_frame, loop=0)
+
+    def write_loss_curves(self, path):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        epochs = np.arange(1, len(self.frames) + 1)
+        fig, (losses, probs) = plt.subplots(1, 2, figsize=(10, 3.6))
+        for name in ("d_loss", "g_loss"):
+            if name in self.history:
+                losses.plot(epochs, self.history[name], marker=".", label=name)
+        losses.axhline(np.log(4.0), color="gray", lw=0.8, ls="--", label="log 4 (D at 1/2)")
+        losses.set(xlabel="epoch", ylabel="loss", title="losses")
+        losses.legend()
+        for name, label in (("d_real", "mean D(x)"), ("d_fake", "mean D(G(z))")):
+            if name in self.history:
+                probs.plot(epochs, self.history[name], marker=".", label=label)
+        probs.axhline(0.5, color="gray", lw=0.8, ls="--")
+        probs.set(xlabel="epoch", ylabel="probability", ylim=(0, 1), title="discriminator outputs")
+        probs.legend()
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=100)
+        plt.close(fig)
+
+    def write_interpolation(self, path, rows=8, steps=10):
+        z = keras.ops.convert_to_numpy(self.model.latent_vectors(2 * rows, seed=self.seed + 10_000))
+        t = np.linspace(0.0, 1.0, steps)[None, :, None]
+        path_z = slerp(z[:rows, None, :], z[rows:, None, :], t).reshape(rows * steps, -1)
+        save_grid_png(path, self._images(path_z), cols=steps)
