@@ -207,8 +207,21 @@ class GAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
 
     def sample_z(self, n):
-        """n latent vectors z ~ N(0, I) from the model's training noise stream."""
-        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        """n latent vectors z ~ N(0, I) from the model's training noise stream.
+
+        Under tf.distribute every replica holds the same seed state, so a
+        plain draw would give every replica the *same* z. Instead each draws
+        the noise of the whole global batch and keeps its own slice: replicas
+        get different z, and N replicas see exactly the z that one device
+        would see for the same global batch.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        z = keras.random.normal((n * replicas, self.latent_dim), seed=self.seed_generator)
+        if replicas == 1:
+            return z
+        start = context.replica_id_in_sync_group * n
+        return z[start : start + n]
 
     # -------------------------------------------------------------- generation
     def call(self, z, training=False):

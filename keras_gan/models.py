@@ -26,6 +26,11 @@ LATENT_DIM = 32
 # the value DCGAN and most GAN references use).
 LEAKY_SLOPE = 0.2
 
+# The generators' BatchNorm computes its batch statistics over the *global*
+# batch under tf.distribute (an all-reduce per layer), so N replicas train
+# exactly like one device; on one device it is plain BatchNorm.
+SYNC_BATCH_NORM = True
+
 
 def mlp_discriminator(name="mlp_discriminator"):
     """Flatten 784 -> Dense 512 -> Dense 256 -> Dense 128 -> Dense 1 (logit)."""
@@ -44,7 +49,7 @@ def mlp_generator(latent_dim=LATENT_DIM, name="mlp_generator"):
     x = inputs
     for units in (128, 256, 512):
         x = layers.Dense(units)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(synchronized=SYNC_BATCH_NORM)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
     x = layers.Dense(784, activation="tanh", dtype="float32")(x)
     images = layers.Reshape(IMAGE_SHAPE, name="image")(x)
@@ -72,7 +77,7 @@ def conv_generator(latent_dim=LATENT_DIM, name="conv_generator"):
     x = layers.Reshape((3, 3, 128))(x)
     for filters, padding in ((128, "valid"), (64, "same")):
         x = layers.Conv2DTranspose(filters, 3, strides=2, padding=padding)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(synchronized=SYNC_BATCH_NORM)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
     images = layers.Conv2DTranspose(
         1, 3, strides=2, padding="same", activation="tanh", dtype="float32",

@@ -12,6 +12,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import tensorflow as tf  # noqa: E402
+
+# Two logical CPUs, so tf.distribute tests can mirror over "/cpu:0" and
+# "/cpu:1" in this process. This must happen before TensorFlow initialises
+# its devices; everything else still runs on /cpu:0 as usual.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+)
+TWO_CPUS = ["/cpu:0", "/cpu:1"]
+
 # Real MNIST test split, laid next to the project on these machines.
 SHARED_MNIST = os.path.normpath(os.path.join(ROOT, "..", "shared", "datasets", "mnist"))
 
