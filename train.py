@@ -12,14 +12,17 @@ Bad flags or data: one line on stderr naming the problem, exit code 2.
 """
 
 import argparse
+import atexit
 import datetime
 import json
 import math
 import os
 import random
 import sys
+import tempfile
 import time
 
+from keras_gan.distribute import STRATEGIES
 from keras_gan.options import (
     DATASETS,
     GENERATOR_LOSSES,
@@ -89,11 +92,16 @@ def build_parser():
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
     p.add_argument("--steps-per-epoch", type=_number(int, minimum=1),
                    help="training steps per epoch (default: one pass over the data)")
-    p.add_argument("--jit-compile", choices=("on", "off"), default="on",
-                   help="XLA compilation of the train step (default: on; measured "
-                        "1.5-1.9x faster on CPU, docs/performance.md)")
-    p.add_argument("--steps-per-execution", type=_number(int, minimum=1), default=16,
-                   help="training steps per call into the compiled graph (default: 16)")
+    p.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                   help="tf.distribute: auto (mirrored if >1 GPU, else default), default, "
+                        "mirrored, multi_worker (TF_CONFIG); --batch-size is the global batch")
+    p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
+                   help="XLA compilation of the train step; auto: on for one replica "
+                        "(1.5-1.9x faster on CPU, docs/performance.md), off for several "
+                        "(XLA cannot compile CPU collectives)")
+    p.add_argument("--steps-per-execution", type=_number(int, minimum=1),
+                   help="training steps per call into the compiled graph "
+                        "(default: 16; 1 under multi_worker)")
     p.add_argument("--log-every-n-steps", type=_number(int, minimum=1), default=100,
                    help="interval of TensorBoard's step-level scalars (default: 100)")
     p.add_argument("--samples", type=_number(int, minimum=1), default=64,
@@ -107,6 +115,16 @@ def build_parser():
 
 def parse_args(argv):
     args = build_parser().parse_args(argv)
+    if args.strategy == "multi_worker" and args.seed is None:
+        raise UserError(
+            "--strategy multi_worker needs --seed: every worker must start from "
+            "the same weights and draw the same noise stream"
+        )
+    if args.strategy == "multi_worker" and (args.steps_per_execution or 1) > 1:
+        raise UserError(
+            "--steps-per-execution must be 1 with --strategy multi_worker "
+            "(Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy)"
+        )
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         raise UserError(f"--data-dir {args.data_dir}: no such directory")
     if args.seed is None:
@@ -128,17 +146,26 @@ def print_summaries(args):
 def run(args):
     """Train, then write samples, the .keras GAN, the export and a summary."""
     import keras
+    import tensorflow as tf
 
     from keras_gan import data
     from keras_gan.callbacks import GANMonitor
+    from keras_gan.distribute import check_global_batch, is_chief, make_strategy
     from keras_gan.export import export_generator
-    from keras_gan.files import atomic_path, check_writable_dir
+    from keras_gan.files import atomic_path, check_writable_dir, remove_tree
     from keras_gan.gan import GAN, default_optimizer
     from keras_gan.images import save_grid_png
     from keras_gan.models import build_models
 
     # Everything that can fail because of the user is checked before training,
     # the data first, so that a data error leaves no directory behind.
+    strategy = make_strategy(args.strategy)
+    check_global_batch(args.batch_size, strategy)
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    steps_per_execution = args.steps_per_execution or (1 if multi_worker else 16)
+    jit_compile = args.jit_compile == "on" or (
+        args.jit_compile == "auto" and strategy.num_replicas_in_sync == 1 and not multi_worker
+    )
     real = data.load_images(args.dataset, args.split, args.data_dir, not args.no_download)
     if len(real.images) < args.batch_size * args.k:
         raise data.DataError(
@@ -149,6 +176,12 @@ def run(args):
         len(real.images), args.batch_size, args.k
     )
 
+    chief = is_chief(strategy)
+    if not chief:
+        # Every worker runs the same program, but only the chief's outputs
+        # are kept: the others write to a temporary directory of their own.
+        args.logdir = args.export_dir = tempfile.mkdtemp(prefix="keras-gan-worker-")
+        atexit.register(remove_tree, args.logdir)
     check_writable_dir(args.logdir, "--logdir")
     if not args.no_export:
         check_writable_dir(args.export_dir, "--export-dir")
@@ -158,21 +191,22 @@ def run(args):
 
     keras.utils.set_random_seed(args.seed)
     dataset = data.make_dataset(real.images, args.batch_size, args.k, seed=args.seed)
-    generator, discriminator = build_models(args.model, args.latent_dim)
-    gan = GAN(
-        generator,
-        discriminator,
-        k=args.k,
-        generator_loss=args.generator_loss,
-        label_smoothing=args.label_smoothing,
-        seed=args.seed,
-    )
-    gan.compile(
-        d_optimizer=default_optimizer(args.learning_rate, args.beta_1, "d_optimizer"),
-        g_optimizer=default_optimizer(args.learning_rate, args.beta_1, "g_optimizer"),
-        jit_compile=args.jit_compile == "on",
-        steps_per_execution=min(args.steps_per_execution, steps),
-    )
+    with strategy.scope():
+        generator, discriminator = build_models(args.model, args.latent_dim)
+        gan = GAN(
+            generator,
+            discriminator,
+            k=args.k,
+            generator_loss=args.generator_loss,
+            label_smoothing=args.label_smoothing,
+            seed=args.seed,
+        )
+        gan.compile(
+            d_optimizer=default_optimizer(args.learning_rate, args.beta_1, "d_optimizer"),
+            g_optimizer=default_optimizer(args.learning_rate, args.beta_1, "g_optimizer"),
+            jit_compile=jit_compile,
+            steps_per_execution=min(steps_per_execution, steps),
+        )
     callbacks = [
         keras.callbacks.TensorBoard(args.logdir, write_graph=False),
         GANMonitor(
@@ -187,7 +221,8 @@ def run(args):
 
     print(f"data: {real.source}", flush=True)
     print(
-        f"model: {args.model} GAN, k={args.k}, batch {args.batch_size}, "
+        f"model: {args.model} GAN, k={args.k}, batch {args.batch_size} over "
+        f"{strategy.num_replicas_in_sync} replica(s), "
         f"{steps} steps/epoch x {epochs} epochs, seed {args.seed}",
         flush=True,
     )
@@ -223,6 +258,7 @@ def run(args):
             total_steps * args.k * args.batch_size / seconds, 1
         ),
         "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
+        "weights_sha256": weights_digest(gan),
         "samples": samples,
         "checkpoint": checkpoint,
         "export": export,
@@ -232,13 +268,29 @@ def run(args):
             json.dump(summary, f, indent=2)
     print(f"trained {total_steps} steps in {seconds:.1f} s "
           f"({summary['real_images_per_second']:.0f} real images/s)")
+    print(f"weights sha256: {summary['weights_sha256']}")
     if real.notice:
         print(f"NOTE: {real.notice}")
+    if not chief:
+        print("worker outputs discarded: the chief writes the run's files")
+        return summary
     print(f"samples: {samples}")
     print(f"checkpoint: {checkpoint}")
     if export:
         print(f"exported generator: {export}")
     return summary
+
+
+def weights_digest(gan):
+    """SHA-256 of all of the GAN's weights: equal digests, bit-identical models."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for weight in gan.weights:
+        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+    return digest.hexdigest()
 
 
 def main(argv=None):

@@ -87,3 +87,17 @@ def check_global_batch(batch_size, strategy):
             f"--batch-size {batch_size} is the global batch: it must be divisible by the "
             f"{replicas} replicas in sync."
         )
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's outputs: always, except on the
+    non-chief workers of a multi-worker cluster (chief: the "chief" task, or
+    worker 0 when the cluster has none)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if not task_type:
+        return True
+    if task_type == "chief":
+        return True
+    cluster = resolver.cluster_spec().as_dict()
+    return task_type == "worker" and resolver.task_id == 0 and "chief" not in cluster

@@ -173,7 +173,15 @@ class GAN(keras.Model):
         for i in range(self.k):
             self.discriminator_step(real_batches[:, i], batch_size)
         self.generator_step(batch_size)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
+
+    def _logs(self):
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages multi-worker logs with reduce(MEAN, axis=0), which
+            # needs an axis 0 (tensorflow/tensorflow#72388): give them one.
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     def discriminator_step(self, real_images, batch_size):
         """One update of D: descend -V(D, G) on m real and m fresh fake images."""

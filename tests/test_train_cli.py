@@ -39,6 +39,8 @@ def last_line(text):
         (["--learning-rate", "0"], "argument --learning-rate: must be > 0.0"),
         (["--data-dir", "/no/such/dir"], "--data-dir /no/such/dir: no such directory"),
         (["--epochs"], "argument --epochs: expected one argument"),
+        (["--strategy", "tpu"], "argument --strategy: invalid choice: 'tpu'"),
+        (["--strategy", "multi_worker"], "--strategy multi_worker needs --seed"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
@@ -63,6 +65,20 @@ def test_data_errors_exit_2_naming_the_file_and_write_nothing(tmp_path):
     )
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists() and not (tmp_path / "export").exists()
+
+
+def test_multi_worker_needs_tf_config_and_single_steps(tmp_path):
+    base = ["--strategy", "multi_worker", "--seed", "1", "--logdir", str(tmp_path / "run")]
+    result = run_cli(*base)
+    assert result.returncode == 2
+    assert last_line(result.stderr) == (
+        "train.py: error: --strategy multi_worker: TF_CONFIG is not set (see docs/distributed.md)."
+    )
+    config = '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 0}}'
+    result = run_cli(*base, "--steps-per-execution", "4", env={"TF_CONFIG": config})
+    assert result.returncode == 2
+    assert "--steps-per-execution must be 1 with --strategy multi_worker" in last_line(result.stderr)
+    assert not (tmp_path / "run").exists()
 
 
 def test_main_reports_user_errors_in_process(tmp_path, capsys, mnist_dir):
