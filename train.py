@@ -90,6 +90,9 @@ def build_parser():
     p.add_argument("--export-dir", default=os.path.join("saved_models", "generator"),
                    help="TF Serving model folder; each run adds a version (default: %(default)s)")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    p.add_argument("--backup-dir",
+                   help="per-epoch backups; rerunning the same command resumes from the "
+                        "last one (default: <logdir>/backup)")
     p.add_argument("--steps-per-epoch", type=_number(int, minimum=1),
                    help="training steps per epoch (default: one pass over the data)")
     p.add_argument("--strategy", choices=STRATEGIES, default="auto",
@@ -177,7 +180,13 @@ def run(args):
     )
 
     chief = is_chief(strategy)
+    backup_dir = args.backup_dir or os.path.join(args.logdir, "backup")
     if not chief:
+        # Each worker keeps its own backup (Keras' BackupAndRestore is not
+        # chief-aware: two writers of one file collide), at a stable path so
+        # that a restarted worker finds it; beside the chief's, not inside it,
+        # since each deletes its own when the run is done.
+        backup_dir = f"{os.path.normpath(backup_dir)}-worker-{strategy.cluster_resolver.task_id}"
         # Every worker runs the same program, but only the chief's outputs
         # are kept: the others write to a temporary directory of their own.
         args.logdir = args.export_dir = tempfile.mkdtemp(prefix="keras-gan-worker-")
@@ -208,6 +217,9 @@ def run(args):
             steps_per_execution=min(steps_per_execution, steps),
         )
     callbacks = [
+        # Restores weights, both optimizers, the noise stream and the epoch
+        # from the last backup if there is one; deleted after a finished run.
+        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
         keras.callbacks.TensorBoard(args.logdir, write_graph=False),
         GANMonitor(
             args.logdir,
@@ -246,7 +258,8 @@ def run(args):
         gan.save(tmp)
     export = None if args.no_export else export_generator(generator, args.export_dir)
 
-    total_steps = steps * epochs
+    total_steps = int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations))
+    steps_this_run = len(history.epoch) * steps  # fewer when resumed from a backup
     summary = {
         "data": real.source,
         "fallback": real.notice or None,
@@ -255,7 +268,7 @@ def run(args):
         "steps": total_steps,
         "seconds": round(seconds, 2),
         "real_images_per_second": round(
-            total_steps * args.k * args.batch_size / seconds, 1
+            steps_this_run * args.k * args.batch_size / seconds, 1
         ),
         "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
         "weights_sha256": weights_digest(gan),
@@ -266,7 +279,7 @@ def run(args):
     with atomic_path(os.path.join(args.logdir, "summary.json")) as tmp:
         with open(tmp, "w") as f:
             json.dump(summary, f, indent=2)
-    print(f"trained {total_steps} steps in {seconds:.1f} s "
+    print(f"trained {steps_this_run} steps in {seconds:.1f} s "
           f"({summary['real_images_per_second']:.0f} real images/s)")
     print(f"weights sha256: {summary['weights_sha256']}")
     if real.notice:

@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 
 
 from conftest import ROOT
@@ -77,3 +78,43 @@ def test_each_example_is_seen_once_per_epoch_across_workers(tmp_path):
     flat = [set(i for b in batches for i in b) for batches in seen]
     assert not flat[0] & flat[1]
     assert flat[0] | flat[1] == set(range(48))
+
+
+def test_killed_worker_resumes_from_the_last_backup(tmp_path, mnist_dir):
+    """Kill one worker mid-run, restart both with the same command: training
+    continues from the last per-epoch backup instead of starting over."""
+    epochs, steps = 30, 2
+
+    def command(index):
+        return [sys.executable, os.path.join(ROOT, "train.py"), "--strategy", "multi_worker",
+                "--seed", "4", "--model", "mlp", "--data-dir", mnist_dir, "--split", "test[:1024]",
+                "--epochs", str(epochs), "--steps-per-epoch", str(steps), "--batch-size", "16",
+                "--samples", "4", "--no-export", "--verbose", "2", "--logdir", str(tmp_path / "run")]
+
+    cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}
+    envs = [dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(
+        {"cluster": cluster, "task": {"type": "worker", "index": i}})) for i in range(2)]
+    backups = [tmp_path / "run" / "backup", tmp_path / "run" / "backup-worker-1"]
+    first = [subprocess.Popen(command(i), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=envs[i], cwd=ROOT) for i in range(2)]
+    try:
+        deadline = time.monotonic() + 240
+        while not all((b / "training_metadata.json").exists() for b in backups):
+            assert time.monotonic() < deadline, "no backup was written"
+            assert all(p.poll() is None for p in first), "a worker ended before its first backup"
+            time.sleep(0.2)
+        first[1].kill()  # one worker dies mid-run ...
+        first[1].wait()
+    finally:
+        for proc in first:  # ... and the other, blocked on it, is stopped too
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    codes, outputs = run_cluster(command, tmp_path)
+    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    resumed_at = [int(m) for m in re.findall(rf"Epoch (\d+)/{epochs}", outputs[0])]
+    assert resumed_at[0] > 1 and resumed_at[-1] == epochs
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["steps"] == epochs * steps  # the generator's update count, restored
+    assert not any(b.exists() for b in backups)  # a finished run removes its backups
