@@ -118,3 +118,18 @@ def test_killed_worker_resumes_from_the_last_backup(tmp_path, mnist_dir):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["steps"] == epochs * steps  # the generator's update count, restored
     assert not any(b.exists() for b in backups)  # a finished run removes its backups
+
+
+def test_global_batch_not_divisible_by_replicas_exits_2_on_every_worker(tmp_path):
+    def command(index):
+        return [sys.executable, os.path.join(ROOT, "train.py"), "--strategy", "multi_worker",
+                "--seed", "1", "--batch-size", "15", "--no-download", "--logdir", str(tmp_path / "run")]
+
+    codes, outputs = run_cluster(command, tmp_path, timeout=120)
+    assert codes == [2, 2]
+    for out in outputs:
+        assert out.strip().splitlines()[-1] == (
+            "train.py: error: --batch-size 15 is the global batch: it must be divisible by the "
+            "2 replicas in sync."
+        )
+    assert not (tmp_path / "run").exists()
