@@ -36,6 +36,13 @@ def exported(request, tmp_path_factory):
     return gan, path
 
 
+@pytest.fixture(scope="module")
+def exported_conv(tmp_path_factory):
+    """The default family only, for the checks that start other processes."""
+    gan = make_gan("conv")
+    return gan, export_generator(gan.generator, str(tmp_path_factory.mktemp("export_cli")))
+
+
 def signatures(path):
     return tf.saved_model.load(path).signatures
 
@@ -108,8 +115,8 @@ print("modules:", "keras_gan" in sys.modules)
 """
 
 
-def test_fresh_process_without_keras_gan_loads_and_matches(exported, tmp_path):
-    gan, path = exported
+def test_fresh_process_without_keras_gan_loads_and_matches(exported_conv, tmp_path):
+    gan, path = exported_conv
     z = gan.latent_vectors(3, seed=5)
     np.save(tmp_path / "z.npy", z)
     result = subprocess.run(
@@ -133,8 +140,8 @@ def run_cli(*args):
     return result.stdout
 
 
-def test_saved_model_cli_show_and_run(exported, tmp_path):
-    gan, path = exported
+def test_saved_model_cli_show_and_run(exported_conv, tmp_path):
+    gan, path = exported_conv
     shown = run_cli("show", "--dir", path, "--all")
     for text in (
         "signature_def['serving_default']", "signature_def['sample']",
@@ -250,8 +257,7 @@ def test_generate_script_uses_only_the_export(exported, tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
-@pytest.mark.parametrize("family", ["mlp", "conv"])
-def test_export_from_a_run_trained_under_mirrored_strategy(family, tmp_path):
+def test_export_from_a_run_trained_under_mirrored_strategy(tmp_path, family="conv"):
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "tests", "mirrored_export_job.py"), family, str(tmp_path)],
         capture_output=True, text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
