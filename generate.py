@@ -12,6 +12,7 @@ newest version, as TF Serving's default policy does.
 import os
 import sys
 
+from keras_gan.export import existing_versions
 from keras_gan.files import atomic_path
 from keras_gan.options import OneLineArgumentParser, UserError
 
@@ -24,8 +25,7 @@ def resolve_version(model):
         return model
     if not os.path.isdir(model):
         raise UserError(f"--model {model}: no such directory.")
-    versions = sorted(int(n) for n in os.listdir(model) if n.isdigit())
-    for version in reversed(versions):
+    for version in reversed(existing_versions(model)):
         path = os.path.join(model, str(version))
         if os.path.isfile(os.path.join(path, "saved_model.pb")):
             return path

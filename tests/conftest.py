@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import socket
 import struct
 import sys
 
@@ -53,3 +54,10 @@ def write_idx(path, images, magic=0x00000803, count=None):
 
 def tiny_images(n, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from keras_gan import GAN, build_models
 from keras_gan.callbacks import GANMonitor, slerp
 from keras_gan.data import make_dataset, scale_images
 
-from conftest import tiny_images
+from conftest import free_port, tiny_images
 
 EPOCHS, STEPS, EVERY = 3, 8, 3
 
@@ -105,12 +104,6 @@ def test_slerp_endpoints_and_midpoint():
     np.testing.assert_allclose(slerp(z0, z1, 1.0), z1, atol=1e-7)
     np.testing.assert_allclose(slerp(z0, z1, 0.5), [[2**-0.5, 2**-0.5]], atol=1e-7)  # stays on the circle
     np.testing.assert_allclose(slerp(z0, z0, 0.3), z0, atol=1e-7)  # parallel: no NaN
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_json(url):

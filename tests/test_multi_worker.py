@@ -3,19 +3,12 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 
-from conftest import ROOT
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import ROOT, free_port
 
 
 def run_cluster(command, tmp_path, timeout=300):
