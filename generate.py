@@ -9,12 +9,14 @@ signature, exactly as TF Serving would. A folder of versions resolves to its
 newest version, as TF Serving's default policy does.
 """
 
+import contextlib
 import os
 import sys
 
 from keras_gan.export import existing_versions
-from keras_gan.files import atomic_path
-from keras_gan.options import OneLineArgumentParser, UserError
+from keras_gan.files import atomic_path, check_writable_file
+from keras_gan.options import MAX_SAMPLES, MAX_SEED, OneLineArgumentParser, UserError
+from keras_gan.quiet import tensorflow_start
 
 DEFAULT_MODEL = os.path.join("saved_models", "generator")
 
@@ -32,7 +34,7 @@ def resolve_version(model):
     raise UserError(f"--model {model}: neither a SavedModel nor a folder of versions.")
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = OneLineArgumentParser(description="Sample images from an exported generator.")
     parser.add_argument("--model", default=DEFAULT_MODEL,
                         help="SavedModel or folder of versions (default: %(default)s)")
@@ -40,30 +42,49 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--png", default="samples.png", help="grid image to write")
     parser.add_argument("--npy", help="also write the images [n, 28, 28, 1] in [0, 1]")
-    try:
-        args = parser.parse_args(argv)
-        if not 1 <= args.num_samples <= 10_000:
-            raise UserError(f"--num-samples {args.num_samples}: expected 1..10000.")
-        if not 0 <= args.seed < 2**31:
-            raise UserError(f"--seed {args.seed}: expected 0..2147483647.")
-        path = resolve_version(args.model)
-        import numpy as np
+    args = parser.parse_args(argv)
+    if not 1 <= args.num_samples <= MAX_SAMPLES:
+        raise UserError(f"--num-samples {args.num_samples}: expected 1..{MAX_SAMPLES}.")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UserError(f"--seed {args.seed}: expected 0..{MAX_SEED}.")
+    # Both outputs are checked before sampling, and written together below.
+    check_writable_file(args.png, "--png")
+    if args.npy:
+        check_writable_file(args.npy, "--npy")
+    return args
+
+
+def sample(path, num_samples, seed):
+    """Images from the export's `sample` signature, as TF Serving would run it."""
+    with tensorflow_start():
         import tensorflow as tf
+
+    try:
+        signature = tf.saved_model.load(path).signatures["sample"]
+    except (OSError, KeyError, ValueError) as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UserError(f"--model {path}: cannot load a 'sample' signature ({reason}).") from None
+    return signature(
+        num_samples=tf.constant(num_samples, tf.int32), seed=tf.constant(seed, tf.int32)
+    )["images"].numpy()
+
+
+def main(argv=None):
+    try:
+        args = parse_args(argv)
+        path = resolve_version(args.model)
+        images = sample(path, args.num_samples, args.seed)
+        import numpy as np
 
         from keras_gan.images import save_grid_png
 
-        try:
-            sample = tf.saved_model.load(path).signatures["sample"]
-        except (OSError, KeyError, ValueError) as e:
-            raise UserError(f"--model {path}: cannot load a 'sample' signature ({e}).")
-        images = sample(
-            num_samples=tf.constant(args.num_samples, tf.int32),
-            seed=tf.constant(args.seed, tf.int32),
-        )["images"].numpy()
-        save_grid_png(args.png, images)
-        if args.npy:
-            with atomic_path(args.npy) as tmp:
-                with open(tmp, "wb") as f:
+        # All or nothing: both files are complete under temporary names before
+        # either is renamed into place.
+        with contextlib.ExitStack() as stack:
+            png = stack.enter_context(atomic_path(args.png))
+            save_grid_png(png, images)
+            if args.npy:
+                with open(stack.enter_context(atomic_path(args.npy)), "wb") as f:
                     np.save(f, images)
     except UserError as e:
         print(f"generate.py: error: {e}", file=sys.stderr)

@@ -18,34 +18,51 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
 
+from keras_gan import runs
 from keras_gan.distribute import STRATEGIES
+from keras_gan.files import check_writable_dir
 from keras_gan.options import (
     DATASETS,
+    DEFAULT_BETA_1,
+    DEFAULT_LEARNING_RATE,
     GENERATOR_LOSSES,
+    LATENT_DIM,
+    MAX_SAMPLES,
+    MAX_SEED,
     MODEL_FAMILIES,
+    NonFiniteLoss,
     OneLineArgumentParser,
     UserError,
 )
 
 USAGE_ERROR = 2
+TRAINING_FAILED = 1
+DEFAULT_RUNS_ROOT = "logs"
+# Test hook: SIGKILL this process at a named point (see tests/test_resume.py).
+KILL_AT_ENV = "KERAS_GAN_KILL_AT"
 # Training length when --epochs is not given: the conv GAN draws clearly
 # recognisable digits after about this many generator updates at batch 64.
 DEFAULT_STEPS = 5000
 
 
-def _number(kind, minimum=None, below=None, above=None):
+def _number(kind, minimum=None, below=None, above=None, maximum=None):
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             expected = "an integer" if kind is int else "a number"
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
         if minimum is not None and value < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {text}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {text}")
         if above is not None and not value > above:
             raise argparse.ArgumentTypeError(f"must be > {above}, got {text}")
         if below is not None and not value < below:
@@ -68,12 +85,13 @@ def build_parser():
                    help="m: images per discriminator/generator update (default: 64)")
     p.add_argument("--k", type=_number(int, minimum=1), default=1,
                    help="discriminator updates per generator update (default: 1)")
-    p.add_argument("--latent-dim", type=_number(int, minimum=1), default=32,
-                   help="size of z (default: 32)")
-    p.add_argument("--learning-rate", type=_number(float, above=0.0), default=2e-4,
-                   help="Adam learning rate of both players (default: 2e-4)")
-    p.add_argument("--beta-1", type=_number(float, minimum=0.0, below=1.0), default=0.5,
-                   help="Adam beta_1 (default: 0.5)")
+    p.add_argument("--latent-dim", type=_number(int, minimum=1, maximum=4096), default=LATENT_DIM,
+                   help=f"size of z (default: {LATENT_DIM})")
+    p.add_argument("--learning-rate", type=_number(float, above=0.0),
+                   default=DEFAULT_LEARNING_RATE,
+                   help=f"Adam learning rate of both players (default: {DEFAULT_LEARNING_RATE})")
+    p.add_argument("--beta-1", type=_number(float, minimum=0.0, below=1.0), default=DEFAULT_BETA_1,
+                   help=f"Adam beta_1 (default: {DEFAULT_BETA_1})")
     p.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="non_saturating",
                    help="non_saturating: -log D(G(z)) (default); minimax: log(1 - D(G(z)))")
     p.add_argument("--label-smoothing", type=_number(float, minimum=0.0, below=1.0),
@@ -83,10 +101,15 @@ def build_parser():
     p.add_argument("--split", default="train",
                    help="TFDS split syntax: train, test, train+test, train[:10%%] (default: train)")
     p.add_argument("--no-download", action="store_true",
-                   help="never try to download the dataset")
-    p.add_argument("--seed", type=_number(int, minimum=0),
+                   help="never download: use a prepared TFDS copy if there is one, "
+                        "else the offline fallback")
+    p.add_argument("--seed", type=_number(int, minimum=0, maximum=MAX_SEED),
                    help="same seed, same machine -> identical weights (default: random, printed)")
-    p.add_argument("--logdir", help="run directory (default: logs/<timestamp>)")
+    p.add_argument("--logdir",
+                   help="run directory (default: the newest unfinished run under logs/ "
+                        "with the same settings, else a new logs/<timestamp>-<model>)")
+    p.add_argument("--fresh", action="store_true",
+                   help="start over instead of resuming the run in --logdir (or under logs/)")
     p.add_argument("--export-dir", default=os.path.join("saved_models", "generator"),
                    help="TF Serving model folder; each run adds a version (default: %(default)s)")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
@@ -100,14 +123,14 @@ def build_parser():
                         "mirrored, multi_worker (TF_CONFIG); --batch-size is the global batch")
     p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
                    help="XLA compilation of the train step; auto: on for one replica "
-                        "(1.5-1.9x faster on CPU, docs/performance.md), off for several "
+                        "(docs/performance.md), off for several "
                         "(XLA cannot compile CPU collectives)")
     p.add_argument("--steps-per-execution", type=_number(int, minimum=1),
                    help="training steps per call into the compiled graph "
                         "(default: 16; 1 under multi_worker)")
     p.add_argument("--log-every-n-steps", type=_number(int, minimum=1), default=100,
                    help="interval of TensorBoard's step-level scalars (default: 100)")
-    p.add_argument("--samples", type=_number(int, minimum=1), default=64,
+    p.add_argument("--samples", type=_number(int, minimum=1, maximum=MAX_SAMPLES), default=64,
                    help="images in samples.png and the per-epoch grids (default: 64)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2),
                    help="Keras progress output: 0 silent, 1 bar, 2 a line per epoch")
@@ -117,6 +140,11 @@ def build_parser():
 
 
 def parse_args(argv):
+    """Flags -> args, with the run directory decided; UserError on any mistake.
+
+    Every path the run will write is checked here, before data or TensorFlow
+    is loaded, and nothing is created yet.
+    """
     args = build_parser().parse_args(argv)
     if args.strategy == "multi_worker" and args.seed is None:
         raise UserError(
@@ -130,12 +158,43 @@ def parse_args(argv):
         )
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         raise UserError(f"--data-dir {args.data_dir}: no such directory")
-    if args.seed is None:
-        args.seed = random.SystemRandom().randrange(2**31)
-    if args.logdir is None:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        args.logdir = os.path.join("logs", f"{stamp}-{args.model}")
+    if args.summary:
+        return args
+    choose_run_dir(args)
+    check_writable_dir(args.logdir, "--logdir")
+    check_writable_dir(backup_dir(args), "--backup-dir")
+    if not args.no_export:
+        check_writable_dir(args.export_dir, "--export-dir")
     return args
+
+
+def choose_run_dir(args):
+    """Set args.logdir (and args.seed): the run to resume, or a new one."""
+    seed_given = args.seed is not None
+    if not seed_given:
+        args.seed = random.SystemRandom().randrange(MAX_SEED + 1)
+    settings = runs.settings_of(args)
+    if args.logdir is not None:
+        if not args.fresh:
+            runs.check_same_run(args.logdir, settings)
+        return
+    found = None if args.fresh else runs.find_unfinished(DEFAULT_RUNS_ROOT, settings, seed_given)
+    if found:
+        args.logdir, saved = found
+        args.seed = saved["seed"]
+        print(f"resuming the unfinished run {args.logdir} (same settings; --fresh starts "
+              "a new run)", flush=True)
+        return
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    args.logdir = os.path.join(DEFAULT_RUNS_ROOT, f"{stamp}-{args.model}")
+    suffix = 1
+    while os.path.exists(args.logdir):
+        suffix += 1
+        args.logdir = os.path.join(DEFAULT_RUNS_ROOT, f"{stamp}-{args.model}-{suffix}")
+
+
+def backup_dir(args):
+    return args.backup_dir or os.path.join(args.logdir, "backup")
 
 
 def print_summaries(args):
@@ -146,60 +205,111 @@ def print_summaries(args):
     discriminator.summary()
 
 
+def kill_point(name):
+    """SIGKILL this process if the test hook names this point."""
+    if os.environ.get(KILL_AT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def run(args):
-    """Train, then write samples, the .keras GAN, the export and a summary."""
-    import keras
+    """Train (resuming where a killed run stopped), then write every output."""
+    from keras_gan.quiet import tensorflow_start
+
+    with tensorflow_start():
+        from keras_gan.distribute import make_strategy
+
+        strategy = make_strategy(args.strategy)
+    plan = plan_run(args, strategy)
+    gan, dataset, callbacks = build_training(args, plan, strategy)
+    from keras_gan import backup
+
+    initial_epoch = backup.restore(gan, plan.backup_dir)
+    if initial_epoch:
+        print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
+    start = time.perf_counter()
+    gan.fit(
+        dataset,
+        epochs=plan.epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset has its own order (keras_gan.data.pipeline)
+        verbose="auto" if args.verbose is None else args.verbose,
+    )
+    seconds = time.perf_counter() - start
+    kill_point("after_fit")
+    trained_steps = (plan.epochs - initial_epoch) * plan.steps
+    return write_outputs(args, plan, gan, callbacks, trained_steps, seconds)
+
+
+class Plan:
+    """What a run will do, decided and checked before anything is built."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def plan_run(args, strategy):
+    """Data, steps, epochs, compile settings and paths; UserError on any mistake."""
     import tensorflow as tf
 
     from keras_gan import data
-    from keras_gan.callbacks import GANMonitor
-    from keras_gan.distribute import check_global_batch, is_chief, make_strategy
-    from keras_gan.export import export_generator
-    from keras_gan.files import atomic_path, check_writable_dir, remove_tree
-    from keras_gan.gan import GAN, default_optimizer
-    from keras_gan.images import save_grid_png
-    from keras_gan.models import build_models
+    from keras_gan.distribute import check_global_batch, is_chief
 
-    # Everything that can fail because of the user is checked before training,
-    # the data first, so that a data error leaves no directory behind.
-    strategy = make_strategy(args.strategy)
     check_global_batch(args.batch_size, strategy)
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-    steps_per_execution = args.steps_per_execution or (1 if multi_worker else 16)
-    jit_compile = args.jit_compile == "on" or (
-        args.jit_compile == "auto" and strategy.num_replicas_in_sync == 1 and not multi_worker
-    )
     real = data.load_images(args.dataset, args.split, args.data_dir, not args.no_download)
-    if len(real.images) < args.batch_size * args.k:
-        raise data.DataError(
-            f"--batch-size {args.batch_size} x --k {args.k} = "
-            f"{args.batch_size * args.k} images per step, but {real.source}."
-        )
-    steps = args.steps_per_epoch or data.steps_per_epoch(
-        len(real.images), args.batch_size, args.k
-    )
-
+    data.check_enough_images(len(real.images), args.batch_size, args.k, where=real.source)
+    steps = args.steps_per_epoch or data.steps_per_epoch(len(real.images), args.batch_size, args.k)
     chief = is_chief(strategy)
-    backup_dir = args.backup_dir or os.path.join(args.logdir, "backup")
+    plan = Plan(
+        real=real,
+        steps=steps,
+        epochs=args.epochs or math.ceil(DEFAULT_STEPS / steps),
+        chief=chief,
+        steps_per_execution=args.steps_per_execution or (1 if multi_worker else 16),
+        jit_compile=args.jit_compile == "on" or (
+            args.jit_compile == "auto" and strategy.num_replicas_in_sync == 1 and not multi_worker
+        ),
+        backup_dir=backup_dir(args),
+    )
     if not chief:
-        # Each worker keeps its own backup (Keras' BackupAndRestore is not
-        # chief-aware: two writers of one file collide), at a stable path so
-        # that a restarted worker finds it; beside the chief's, not inside it,
-        # since each deletes its own when the run is done.
-        backup_dir = f"{os.path.normpath(backup_dir)}-worker-{strategy.cluster_resolver.task_id}"
-        # Every worker runs the same program, but only the chief's outputs
-        # are kept: the others write to a temporary directory of their own.
+        # Each worker keeps its own backup (two writers of one file collide),
+        # at a stable path so that a restarted worker finds it, beside the
+        # chief's. Every worker runs the same program, but only the chief's
+        # outputs are kept: the others write to a temporary directory.
+        plan.backup_dir = f"{os.path.normpath(plan.backup_dir)}-worker-{strategy.cluster_resolver.task_id}"
         args.logdir = args.export_dir = tempfile.mkdtemp(prefix="keras-gan-worker-")
-        atexit.register(remove_tree, args.logdir)
-    check_writable_dir(args.logdir, "--logdir")
-    if not args.no_export:
-        check_writable_dir(args.export_dir, "--export-dir")
+        atexit.register(_remove_tree, args.logdir)
+    else:
+        runs.write_settings(args.logdir, runs.settings_of(args))
     if real.notice:
         print(f"WARNING: {real.notice}", file=sys.stderr, flush=True)
-    epochs = args.epochs or math.ceil(DEFAULT_STEPS / steps)
+    return plan
+
+
+def _remove_tree(path):
+    from keras_gan.files import remove_tree
+
+    remove_tree(path)
+
+
+def build_training(args, plan, strategy):
+    """The compiled GAN, its dataset and its callbacks (the backup last)."""
+    import keras
+
+    from keras_gan import data
+    from keras_gan.backup import EpochBackup
+    from keras_gan.callbacks import GANMonitor
+    from keras_gan.gan import GAN, default_optimizer
+    from keras_gan.guard import NonFiniteGuard
+    from keras_gan.models import build_models
 
     keras.utils.set_random_seed(args.seed)
-    dataset = data.make_dataset(real.images, args.batch_size, args.k, seed=args.seed)
+    epoch_counter = data.EpochCounter()
+    dataset = data.make_dataset(
+        plan.real.images, args.batch_size, args.k, seed=args.seed,
+        steps_per_epoch=plan.steps, epoch_counter=epoch_counter,
+    )
     with strategy.scope():
         generator, discriminator = build_models(args.model, args.latent_dim)
         gan = GAN(
@@ -213,85 +323,113 @@ def run(args):
         gan.compile(
             d_optimizer=default_optimizer(args.learning_rate, args.beta_1, "d_optimizer"),
             g_optimizer=default_optimizer(args.learning_rate, args.beta_1, "g_optimizer"),
-            jit_compile=jit_compile,
-            steps_per_execution=min(steps_per_execution, steps),
+            jit_compile=plan.jit_compile,
+            steps_per_execution=min(plan.steps_per_execution, plan.steps),
         )
     callbacks = [
-        # Restores weights, both optimizers, the noise stream and the epoch
-        # from the last backup if there is one; deleted after a finished run.
-        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
+        epoch_counter,
+        NonFiniteGuard(),
         keras.callbacks.TensorBoard(args.logdir, write_graph=False),
         GANMonitor(
             args.logdir,
-            real_images=data.scale_images(real.images[:256]),
+            real_images=data.scale_images(plan.real.images[:256]),
             num_images=args.samples,
             seed=args.seed,
             log_every_n_steps=args.log_every_n_steps,
             flags=vars(args),
         ),
     ]
+    if os.environ.get(KILL_AT_ENV, "").startswith("step:"):
+        callbacks.append(kill_at_step_callback(int(os.environ[KILL_AT_ENV][5:])))
+    # Last, so that an epoch is backed up only when every other callback is done with it.
+    callbacks.append(EpochBackup(plan.backup_dir))
 
-    print(f"data: {real.source}", flush=True)
+    print(f"data: {plan.real.source}", flush=True)
     print(
         f"model: {args.model} GAN, k={args.k}, batch {args.batch_size} over "
         f"{strategy.num_replicas_in_sync} replica(s), "
-        f"{steps} steps/epoch x {epochs} epochs, seed {args.seed}",
+        f"{plan.steps} steps/epoch x {plan.epochs} epochs, seed {args.seed}",
         flush=True,
     )
-    start = time.perf_counter()
-    history = gan.fit(
-        dataset.repeat(),
-        epochs=epochs,
-        steps_per_epoch=steps,
-        callbacks=callbacks,
-        shuffle=False,  # make_dataset shuffles
-        verbose="auto" if args.verbose is None else args.verbose,
-    )
-    seconds = time.perf_counter() - start
+    return gan, dataset, callbacks
 
+
+def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
+    """Samples, .keras, export and summary; then, and only then, drop the backup."""
+    from keras_gan import export
+    from keras_gan.files import atomic_path, remove_tree
+    from keras_gan.images import save_grid_png
+
+    monitor = next(c for c in callbacks if hasattr(c, "history_so_far"))
     samples = save_grid_png(
-        os.path.join(args.logdir, "samples.png"),
-        gan.generate(args.samples, seed=args.seed),
+        os.path.join(args.logdir, "samples.png"), gan.generate(args.samples, seed=args.seed)
     )
+    kill_point("after_samples")
     checkpoint = os.path.join(args.logdir, "gan.keras")
     with atomic_path(checkpoint) as tmp:
         gan.save(tmp)
-    export = None if args.no_export else export_generator(generator, args.export_dir)
+    kill_point("after_checkpoint")
+    digest = weights_digest(gan)
+    exported = None
+    if not args.no_export:
+        # Tagged with the weights' digest: a rerun after a kill finds this
+        # version instead of adding a copy.
+        exported = export.export_generator(gan.generator, args.export_dir, tag=digest)
+    kill_point("after_export")
+    import keras
 
-    total_steps = int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations))
-    steps_this_run = len(history.epoch) * steps  # fewer when resumed from a backup
+    history = monitor.history_so_far()
     summary = {
-        "data": real.source,
-        "fallback": real.notice or None,
+        "data": plan.real.source,
+        "fallback": plan.real.notice or None,
         "args": vars(args),
-        "epochs": epochs,
-        "steps": total_steps,
+        "epochs": plan.epochs,
+        "steps_per_epoch": plan.steps,
+        "steps": int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)),
+        "steps_this_process": trained_steps,
         "seconds": round(seconds, 2),
-        "real_images_per_second": round(
-            steps_this_run * args.k * args.batch_size / seconds, 1
+        "real_images_per_second": (
+            round(trained_steps * args.k * args.batch_size / seconds, 1) if trained_steps else None
         ),
-        "final_metrics": {k: float(v[-1]) for k, v in history.history.items()},
-        "weights_sha256": weights_digest(gan),
+        "final_metrics": {name: values[-1] for name, values in history.items()},
+        "weights_sha256": digest,
         "samples": samples,
         "checkpoint": checkpoint,
-        "export": export,
+        "export": exported,
     }
-    with atomic_path(os.path.join(args.logdir, "summary.json")) as tmp:
+    with atomic_path(os.path.join(args.logdir, runs.FINISHED_FILE)) as tmp:
         with open(tmp, "w") as f:
             json.dump(summary, f, indent=2)
-    print(f"trained {steps_this_run} steps in {seconds:.1f} s "
-          f"({summary['real_images_per_second']:.0f} real images/s)")
-    print(f"weights sha256: {summary['weights_sha256']}")
-    if real.notice:
-        print(f"NOTE: {real.notice}")
-    if not chief:
+    remove_tree(plan.backup_dir)  # everything is in place: the run is finished
+    if trained_steps:
+        print(f"trained {trained_steps} steps in {seconds:.1f} s "
+              f"({summary['real_images_per_second']:.0f} real images/s)")
+    else:
+        print("training was already complete: outputs written from the last backup")
+    print(f"weights sha256: {digest}")
+    if plan.real.notice:
+        print(f"NOTE: {plan.real.notice}")
+    if not plan.chief:
         print("worker outputs discarded: the chief writes the run's files")
         return summary
     print(f"samples: {samples}")
     print(f"checkpoint: {checkpoint}")
-    if export:
-        print(f"exported generator: {export}")
+    if exported:
+        print(f"exported generator: {exported}")
     return summary
+
+
+def kill_at_step_callback(step):
+    """For the test hook `step:N`: SIGKILL at the end of the first compiled
+    call that reaches generator step N (mid-epoch, before its backup)."""
+    import keras
+
+    def kill_if_reached(batch, logs):
+        if int(keras.ops.convert_to_numpy(kill.model.g_optimizer.iterations)) >= step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    kill = keras.callbacks.LambdaCallback(on_train_batch_end=kill_if_reached)
+    return kill
 
 
 def weights_digest(gan):
@@ -316,7 +454,20 @@ def main(argv=None):
     except UserError as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         return USAGE_ERROR
+    except NonFiniteLoss as e:
+        print(f"train.py: error: training stopped at {e}; {_backup_note(args)}; "
+              "nothing exported.", file=sys.stderr)
+        return TRAINING_FAILED
     return 0
+
+
+def _backup_note(args):
+    from keras_gan.backup import last_epoch
+
+    epoch = last_epoch(backup_dir(args))
+    if not epoch:
+        return "no epoch had finished, so there is no backup"
+    return f"the last good backup (epoch {epoch}) is kept in {backup_dir(args)}"
 
 
 if __name__ == "__main__":

@@ -15,10 +15,13 @@ TensorBoard (in `<run_dir>/train`, next to Keras' own `epoch_*` scalars):
 - `run/flags`: the run's settings, as a text table.
 
 Files in `run_dir`: `samples/epoch_NNN.png` (the fixed-noise grid per epoch),
-`progress.gif` (those grids as an animation), `loss_curves.png`, and
-`interpolation.png` (walks through latent space between random z).
+`progress.gif` (those grids as an animation), `loss_curves.png`,
+`interpolation.png` (walks through latent space between random z), and
+`history.json` (the epoch metrics). A resumed run reads the earlier epochs'
+grids and metrics back, so its GIF and curves cover the whole run.
 """
 
+import json
 import os
 
 import keras
@@ -27,7 +30,9 @@ import tensorflow as tf
 
 from keras_gan.files import atomic_path
 from keras_gan.gan import to_unit_range
-from keras_gan.images import make_grid, save_grid_png
+from keras_gan.images import load_grid_png, make_grid, save_grid_png
+
+HISTORY_FILE = "history.json"
 
 
 def slerp(z0, z1, t):
@@ -73,6 +78,7 @@ class GANMonitor(keras.callbacks.Callback):
         self.flags = dict(flags or {})
         self.frames = []  # uint8 grids, one per epoch
         self.history = {}
+        self._restored = False
 
     # ------------------------------------------------------------ helpers
     def _step(self):
@@ -102,6 +108,29 @@ class GANMonitor(keras.callbacks.Callback):
             with self.writer.as_default():
                 tf.summary.text("run/flags", "| flag | value |\n| --- | --- |\n" + rows, step=0)
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._restore_earlier_epochs(epoch)
+
+    def _restore_earlier_epochs(self, epochs):
+        """Read back what earlier processes of this run wrote for epochs 1..epochs."""
+        if self._restored:
+            return
+        self._restored = True
+        path = os.path.join(self.run_dir, HISTORY_FILE)
+        if epochs == 0 or not os.path.isfile(path):
+            return
+        with open(path) as f:
+            self.history = {name: values[:epochs] for name, values in json.load(f).items()}
+        for epoch in range(1, epochs + 1):
+            png = os.path.join(self.run_dir, "samples", f"epoch_{epoch:03d}.png")
+            if os.path.isfile(png):
+                self.frames.append(load_grid_png(png))
+
+    def history_so_far(self):
+        """{metric: [value per epoch]} over the whole run, resumed parts included."""
+        self._restore_earlier_epochs(self.params.get("epochs", 0) if self.params else 0)
+        return self.history
+
     def on_train_batch_end(self, batch, logs=None):
         step = self._step()
         if step < self.next_log_step:
@@ -116,6 +145,9 @@ class GANMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(float(np.mean(value)))
+        with atomic_path(os.path.join(self.run_dir, HISTORY_FILE)) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(self.history, f)
         images = self._images(self.fixed_z)
         grid = make_grid(images)
         self.frames.append(grid)
@@ -132,6 +164,7 @@ class GANMonitor(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.writer.close()
+        self._restore_earlier_epochs(self.params["epochs"])  # nothing left to train
         if not self.frames:
             return
         self.write_gif(os.path.join(self.run_dir, "progress.gif"))

@@ -23,13 +23,16 @@ Command line, for an existing run's `gan.keras`:
         --export-dir saved_models/generator
 """
 
-import argparse
+import json
 import os
 import re
 import sys
 
+from keras_gan.files import check_writable_dir
+from keras_gan.options import MAX_SAMPLES, OneLineArgumentParser, UserError
+from keras_gan.quiet import tensorflow_start
+
 VERSION_PATTERN = re.compile(r"^[0-9]+$")
-MAX_SAMPLES = 10_000
 
 
 def existing_versions(export_dir):
@@ -43,8 +46,34 @@ def next_version(export_dir):
     return (existing_versions(export_dir) or [0])[-1] + 1
 
 
-def export_generator(generator, export_dir):
-    """Write `generator` as the next version under `export_dir`; return its path."""
+TAG_FILE = os.path.join("assets.extra", "keras_gan.json")
+
+
+def tagged_version(export_dir, tag):
+    """The version under `export_dir` that was exported with `tag`, or None."""
+    for version in existing_versions(export_dir):
+        path = os.path.join(export_dir, str(version))
+        try:
+            with open(os.path.join(path, TAG_FILE)) as f:
+                if json.load(f).get("tag") == tag:
+                    return path
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def export_generator(generator, export_dir, tag=None):
+    """Write `generator` as the next version under `export_dir`; return its path.
+
+    `tag` (e.g. the weights' digest) is stored in the version's
+    `assets.extra/keras_gan.json`, which TF Serving ignores; if a version with
+    the same tag exists already, nothing is written and its path is returned,
+    so a run that is resumed after its export does not export twice.
+    """
+    if tag is not None:
+        existing = tagged_version(export_dir, tag)
+        if existing:
+            return existing
     import keras
     import tensorflow as tf
 
@@ -93,6 +122,10 @@ def export_generator(generator, export_dir):
     remove_tree(tmp)
     try:
         archive.write_out(tmp, verbose=False)
+        if tag is not None:
+            os.makedirs(os.path.join(tmp, os.path.dirname(TAG_FILE)))
+            with open(os.path.join(tmp, TAG_FILE), "w") as f:
+                json.dump({"tag": tag}, f)
         while True:
             final = os.path.join(export_dir, str(next_version(export_dir)))
             try:
@@ -128,27 +161,42 @@ def rest_predict_body(signature_name, inputs, columnar=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    try:
+        print(export_checkpoint(argv))
+    except UserError as e:
+        print(f"python -m keras_gan.export: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def export_checkpoint(argv):
+    """The command line: load a .keras GAN, export its generator, return the path."""
+    parser = OneLineArgumentParser(
         prog="python -m keras_gan.export",
         description="Export the generator of a saved GAN (.keras) for TF Serving.",
     )
     parser.add_argument("--checkpoint", required=True, help="a GAN saved as .keras")
-    parser.add_argument("--export-dir", default="saved_models/generator")
+    parser.add_argument("--export-dir", default=os.path.join("saved_models", "generator"))
     args = parser.parse_args(argv)
     if not os.path.isfile(args.checkpoint):
-        print(f"error: --checkpoint {args.checkpoint}: no such file.", file=sys.stderr)
-        return 2
-    import keras
+        raise UserError(f"--checkpoint {args.checkpoint}: no such file.")
+    check_writable_dir(args.export_dir, "--export-dir")
+    with tensorflow_start():
+        import keras
 
-    import keras_gan  # noqa: F401  (registers GAN for deserialization)
+        # Registers GAN for deserialization: `import keras_gan` alone is lazy.
+        from keras_gan.gan import GAN
 
     try:
-        gan = keras.saving.load_model(args.checkpoint)
-    except Exception as e:
-        print(f"error: --checkpoint {args.checkpoint}: cannot load ({e}).", file=sys.stderr)
-        return 2
-    print(export_generator(gan.generator, args.export_dir))
-    return 0
+        gan = keras.saving.load_model(args.checkpoint, safe_mode=True)
+    except Exception as e:  # Keras raises many types for a bad file
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise UserError(f"--checkpoint {args.checkpoint}: cannot load ({reason}).") from None
+    if not isinstance(gan, GAN):
+        raise UserError(
+            f"--checkpoint {args.checkpoint}: holds a {type(gan).__name__}, not a keras_gan GAN."
+        )
+    return export_generator(gan.generator, args.export_dir)
 
 
 if __name__ == "__main__":

@@ -42,14 +42,36 @@ def _umask():
 
 
 def check_writable_dir(path, flag):
-    """Create `path` if needed and prove we can write in it, else UserError."""
+    """Prove that a file can be written in directory `path`, else UserError.
+
+    Leaves nothing behind: folders it had to create for the test are removed
+    again, so a run that fails a later check does not leave an empty run
+    directory.
+    """
+    created = []
     try:
-        os.makedirs(path, exist_ok=True)
+        missing = os.path.abspath(path)
+        while not os.path.exists(missing):
+            created.append(missing)
+            missing = os.path.dirname(missing)
+        for folder in reversed(created):
+            os.mkdir(folder)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as e:
         reason = e.strerror or type(e).__name__
         raise UserError(f"{flag} {path}: not writable ({reason}).") from None
+    finally:
+        for folder in created:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
+def check_writable_file(path, flag):
+    """Prove that `path` can be written (its folder writable, itself not a folder)."""
+    if os.path.isdir(path):
+        raise UserError(f"{flag} {path}: is a directory, expected a file name.")
+    check_writable_dir(os.path.dirname(os.path.abspath(path)), flag)
 
 
 def remove_tree(path):

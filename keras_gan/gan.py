@@ -21,9 +21,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gan import losses
-
-DEFAULT_LEARNING_RATE = 2e-4
-DEFAULT_BETA_1 = 0.5
+from keras_gan.options import DEFAULT_BETA_1, DEFAULT_LEARNING_RATE
 
 
 def default_optimizer(
@@ -107,6 +105,8 @@ class GAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        # Not in `metrics`: never reset, never logged; read by the NaN guard.
+        self.first_nonfinite_step = FirstNonFiniteStep(name="first_nonfinite_step")
         # Both sub-models are already built; saying so lets fit run under a
         # distribution strategy and lets checkpoints restore eagerly.
         self.built = True
@@ -170,9 +170,11 @@ class GAN(keras.Model):
         real_images = data[0] if isinstance(data, (tuple, list)) else data
         real_batches = split_real_batches(real_images, self.k)
         batch_size = ops.shape(real_batches)[0]
-        for i in range(self.k):
-            self.discriminator_step(real_batches[:, i], batch_size)
-        self.generator_step(batch_size)
+        d_losses = [
+            self.discriminator_step(real_batches[:, i], batch_size) for i in range(self.k)
+        ]
+        g_loss = self.generator_step(batch_size)
+        self.first_nonfinite_step.update_state(d_losses, g_loss, self.g_optimizer.iterations)
         return self._logs()
 
     def _logs(self):
@@ -202,6 +204,7 @@ class GAN(keras.Model):
         self.d_loss_tracker.update_state(d_loss)
         self.d_real_tracker.update_state(ops.sigmoid(ops.cast(real_logits, "float32")))
         self.d_fake_tracker.update_state(ops.sigmoid(ops.cast(fake_logits, "float32")))
+        return d_loss
 
     def generator_step(self, batch_size):
         """One update of G on m fresh noise samples; D is used, not updated."""
@@ -213,6 +216,7 @@ class GAN(keras.Model):
         variables = self.generator.trainable_variables
         self.g_optimizer.apply(tape.gradient(replica_loss, variables), variables)
         self.g_loss_tracker.update_state(g_loss)
+        return g_loss
 
     def sample_z(self, n):
         """n latent vectors z ~ N(0, I) from the model's training noise stream.
@@ -259,19 +263,31 @@ class GAN(keras.Model):
             "seed": self.seed,
         }
 
-    # Keras does not save SeedGenerator state; without it a model resumed from
-    # a `.keras` file or a weights checkpoint would replay old noise.
-    _SEED_KEY = "seed_generator_state"
+    # Keras saves no SeedGenerator state: without it a model resumed from a
+    # `.keras` file or a backup would replay old noise (the GAN's z) and old
+    # Dropout masks (the conv D's). `variables` minus `weights` is exactly
+    # those states, for the GAN and every layer inside it.
+    _RNG_KEY = "rng_state_{}"
+    _LEGACY_SEED_KEY = "seed_generator_state"  # files written before 2026-11-29
+
+    def rng_states(self):
+        weights = {id(w) for w in self.weights}
+        return [v for v in self.variables if id(v) not in weights]
 
     def save_own_variables(self, store):
         super().save_own_variables(store)
-        store[self._SEED_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+        for i, state in enumerate(self.rng_states()):
+            store[self._RNG_KEY.format(i)] = ops.convert_to_numpy(state)
 
     def load_own_variables(self, store):
-        own = {key: store[key] for key in store.keys() if key != self._SEED_KEY}
-        super().load_own_variables(own)
-        if self._SEED_KEY in store.keys():
-            self.seed_generator.state.assign(store[self._SEED_KEY])
+        rng_keys = {self._RNG_KEY.format(i) for i in range(len(self.rng_states()))}
+        rng_keys.add(self._LEGACY_SEED_KEY)
+        super().load_own_variables({k: store[k] for k in store.keys() if k not in rng_keys})
+        for i, state in enumerate(self.rng_states()):
+            if self._RNG_KEY.format(i) in store.keys():
+                state.assign(store[self._RNG_KEY.format(i)])
+        if self._LEGACY_SEED_KEY in store.keys():
+            self.seed_generator.state.assign(store[self._LEGACY_SEED_KEY])
 
     @classmethod
     def from_config(cls, config):
@@ -279,6 +295,44 @@ class GAN(keras.Model):
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+class FirstNonFiniteStep(keras.metrics.Metric):
+    """The first generator step whose losses were NaN or infinite, and which.
+
+    `result()` is [step, which]: step -1 while all were finite; which is a
+    bit mask, 1 for d_loss and 2 for g_loss. Updated inside the compiled step,
+    so it names the exact step even when many steps run per call
+    (`steps_per_execution`); the guard callback reads it once per call.
+    """
+
+    LOSS_BITS = {"d_loss": 1, "g_loss": 2}
+
+    def __init__(self, name="first_nonfinite_step", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.record = self.add_variable(
+            shape=(2,), initializer=keras.initializers.Constant([-1, 0]), dtype="int64",
+            aggregation="only_first_replica", name="record",
+        )
+
+    def update_state(self, d_losses, g_loss, step):
+        d_bad = ops.logical_not(ops.all(ops.isfinite(ops.stack(d_losses))))
+        g_bad = ops.logical_not(ops.isfinite(g_loss))
+        which = ops.cast(d_bad, "int64") + 2 * ops.cast(g_bad, "int64")
+        first = ops.logical_and(ops.less(self.record[0], 0), ops.greater(which, 0))
+        new = ops.stack([ops.cast(step, "int64"), which])
+        self.record.assign(ops.where(first, new, self.record))
+
+    def result(self):
+        return ops.convert_to_tensor(self.record)
+
+    def describe(self):
+        """None if every step was finite, else "step N: d_loss, g_loss"."""
+        step, which = (int(v) for v in ops.convert_to_numpy(self.record))
+        if step < 0:
+            return None
+        names = [name for name, bit in self.LOSS_BITS.items() if which & bit]
+        return f"step {step}: {', '.join(names)} not finite"
 
 
 def _check_count(n):

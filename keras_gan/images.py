@@ -27,6 +27,14 @@ def make_grid(images, cols=None, pad=2):
     return grid
 
 
+def load_grid_png(path, scale=2):
+    """The uint8 grid of `make_grid` back from a PNG that `save_grid_png` wrote."""
+    from PIL import Image
+
+    with Image.open(path) as png:
+        return np.asarray(png.convert("L"))[::scale, ::scale].copy()
+
+
 def save_grid_png(path, images, cols=None, scale=2):
     """Write `images` (in [0, 1]) as a grid PNG, enlarged `scale` times."""
     from PIL import Image

@@ -1,4 +1,4 @@
-"""The two model families, layer for layer as documented in the README.
+"""The two model families, layer for layer as in the tables of docs/gan.md.
 
 Both generators map a latent vector z (size `latent_dim`, 32 by default) to a
 28x28x1 image in [-1, 1] (tanh), and both discriminators map an image to one
@@ -17,10 +17,7 @@ Both generators map a latent vector z (size `latent_dim`, 32 by default) to a
 import keras
 from keras import layers
 
-from keras_gan.options import MODEL_FAMILIES
-
-IMAGE_SHAPE = (28, 28, 1)
-LATENT_DIM = 32
+from keras_gan.options import IMAGE_SHAPE, LATENT_DIM, MODEL_FAMILIES
 
 # LeakyReLU slope used by every hidden layer (Keras' default is 0.3; 0.2 is
 # the value DCGAN and most GAN references use).

@@ -1,7 +1,8 @@
-"""The choices the package offers, and its user-error type.
+"""The choices and constants the package offers, and its user-error type.
 
 Importable without TensorFlow, so that the command line can check its flags
-(and fail fast on a typo) before paying for `import tensorflow`.
+(and fail fast on a typo) before paying for `import tensorflow`. Each
+constant is defined here once; modules import it rather than repeat it.
 """
 
 import argparse
@@ -10,10 +11,25 @@ MODEL_FAMILIES = ("mlp", "conv")
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 DATASETS = ("mnist", "fashion_mnist")
 
+IMAGE_SHAPE = (28, 28, 1)
+LATENT_DIM = 32
+DEFAULT_LEARNING_RATE = 2e-4
+DEFAULT_BETA_1 = 0.5
+# Seeds are int32 wherever they travel (TF stateless ops, the exported
+# `sample` signature), so every seed the project takes is in 0..MAX_SEED.
+MAX_SEED = 2**31 - 1
+# The most images one call may generate: a bound on memory per request.
+MAX_SAMPLES = 10_000
+
 
 class UserError(ValueError):
     """A mistake in the user's flags, files or data. The message is one line
     that names the flag, file or value; command lines print it and exit 2."""
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training produced a NaN/Inf loss; the message names the step and loss.
+    Not the user's typo, but reported the same way: one line, non-zero exit."""
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):

@@ -1,0 +1,56 @@
+"""Import TensorFlow without its C++ start-up chatter.
+
+On import and on first use of the devices TensorFlow 2.21 prints lines such
+as the oneDNN notice, "Could not find cuda drivers" and, on machines without
+a GPU, "failed call to cuInit" -- from C++, before its log level applies, so
+TF_CPP_MIN_LOG_LEVEL alone does not hide them. Unless the user set
+TF_CPP_MIN_LOG_LEVEL (then TensorFlow's own behaviour is kept), the
+command-line tools start TensorFlow (import, then the first use of its
+devices) with file descriptor 2 captured and pass on every line except those
+notices, and set the level to 2 (errors only) for what follows.
+"""
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+
+# Start-up notices, in glog/absl format ("I0000 00:00:... file.cc:NN] ...")
+# or absl's one warning about itself.
+START_UP_NOISE = re.compile(
+    rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cuda_platform|cuda_executor|cpu_feature_guard"
+    rb"|cuda_diagnostics|cuda_driver|cuda_fft|cuda_dnn|cuda_blas)\.cc:\d+\])"
+)
+
+
+@contextlib.contextmanager
+def _filtered_stderr():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured if not START_UP_NOISE.match(line)]
+            if kept:
+                sys.stderr.buffer.write(b"".join(kept))
+                sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def tensorflow_start():
+    """Run a block that imports TensorFlow and first touches its devices
+    (creating a strategy does), without the start-up notices."""
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        yield
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    with _filtered_stderr():
+        yield
