@@ -160,11 +160,14 @@ def parse_args(argv):
         raise UserError(f"--data-dir {args.data_dir}: no such directory")
     if args.summary:
         return args
+    logdir_given = args.logdir is not None
     choose_run_dir(args)
     check_writable_dir(args.logdir, "--logdir")
     check_writable_dir(backup_dir(args), "--backup-dir")
     if not args.no_export:
         check_writable_dir(args.export_dir, "--export-dir")
+    if logdir_given and not args.fresh:
+        runs.check_same_run(args.logdir, runs.settings_of(args))
     return args
 
 
@@ -173,11 +176,9 @@ def choose_run_dir(args):
     seed_given = args.seed is not None
     if not seed_given:
         args.seed = random.SystemRandom().randrange(MAX_SEED + 1)
-    settings = runs.settings_of(args)
     if args.logdir is not None:
-        if not args.fresh:
-            runs.check_same_run(args.logdir, settings)
         return
+    settings = runs.settings_of(args)
     found = None if args.fresh else runs.find_unfinished(DEFAULT_RUNS_ROOT, settings, seed_given)
     if found:
         args.logdir, saved = found
@@ -198,7 +199,10 @@ def backup_dir(args):
 
 
 def print_summaries(args):
-    from keras_gan.models import build_models
+    from keras_gan.quiet import tensorflow_start
+
+    with tensorflow_start():
+        from keras_gan.models import build_models
 
     generator, discriminator = build_models(args.model, args.latent_dim)
     generator.summary()
@@ -213,13 +217,21 @@ def kill_point(name):
 
 def run(args):
     """Train (resuming where a killed run stopped), then write every output."""
+    from keras_gan.files import remove_tree
     from keras_gan.quiet import tensorflow_start
+
+    if not args.fresh and runs.is_finished(args.logdir):
+        print(f"{args.logdir} is a finished run (its {runs.FINISHED_FILE} is written): nothing "
+              "to do; --fresh trains it again")
+        return None
 
     with tensorflow_start():
         from keras_gan.distribute import make_strategy
 
         strategy = make_strategy(args.strategy)
     plan = plan_run(args, strategy)
+    if args.fresh:
+        remove_tree(plan.backup_dir)
     gan, dataset, callbacks = build_training(args, plan, strategy)
     from keras_gan import backup
 

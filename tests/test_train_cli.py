@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,11 +14,11 @@ from conftest import ROOT, tiny_images, write_idx
 import train
 
 
-def run_cli(*argv, env=None, timeout=300):
+def run_cli(*argv, env=None, timeout=300, cwd=ROOT):
     full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, "train.py"), *argv],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=full_env,
+        capture_output=True, text=True, timeout=timeout, cwd=cwd, env=full_env,
     )
 
 
@@ -41,6 +42,12 @@ def last_line(text):
         (["--epochs"], "argument --epochs: expected one argument"),
         (["--strategy", "tpu"], "argument --strategy: invalid choice: 'tpu'"),
         (["--strategy", "multi_worker"], "--strategy multi_worker needs --seed"),
+        (["--seed", str(2**32)], "argument --seed: must be <= 2147483647, got 4294967296"),
+        (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
+        (["--learning-rate", "inf"], "argument --learning-rate: expected a finite number, got 'inf'"),
+        (["--beta-1", "nan"], "argument --beta-1: expected a finite number, got 'nan'"),
+        (["--samples", "10001"], "argument --samples: must be <= 10000, got 10001"),
+        (["--latent-dim", "100000"], "argument --latent-dim: must be <= 4096, got 100000"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
@@ -82,21 +89,60 @@ def test_multi_worker_needs_tf_config_and_single_steps(tmp_path):
 
 
 def test_main_reports_user_errors_in_process(tmp_path, capsys, mnist_dir):
-    """The same contract without a subprocess, for errors found after parsing."""
+    """The same contract without a subprocess, for errors found after parsing.
+    Every output path is checked before training, and none is left behind."""
     blocker = tmp_path / "a-file"
     blocker.write_text("")
+    run = str(tmp_path / "deep" / "run")
     cases = [
         (["--data-dir", mnist_dir, "--split", "train"], "--split 'train': Unknown split 'train'"),
         (["--data-dir", mnist_dir, "--split", "test", "--logdir", str(blocker / "run")],
          f"--logdir {blocker / 'run'}: not writable"),
+        (["--data-dir", mnist_dir, "--split", "test", "--backup-dir", str(blocker / "b")],
+         f"--backup-dir {blocker / 'b'}: not writable"),
+        (["--data-dir", mnist_dir, "--split", "test", "--export-dir", str(blocker / "e")],
+         f"--export-dir {blocker / 'e'}: not writable"),
         (["--data-dir", mnist_dir, "--split", "test[:10]", "--batch-size", "8", "--k", "2"],
          "--batch-size 8 x --k 2 = 16 images per step, but MNIST test[:10]: 10 images"),
     ]
     for argv, message in cases:
-        assert train.main(argv + ["--export-dir", str(tmp_path / "export")]) == 2
+        argv = ["--logdir", run, "--export-dir", str(tmp_path / "export")] + argv
+        assert train.main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
+    assert sorted(os.listdir(tmp_path)) == ["a-file"]  # no run, backup or export folder
+
+
+def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, capsys, mnist_dir):
+    """20 steps an epoch, 16 steps per compiled call: 2 x 20 updates, not 2 x 32."""
+    import keras
+
+    argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
+            "--epochs", "2", "--steps-per-epoch", "20", "--steps-per-execution", "16",
+            "--batch-size", "8", "--seed", "1", "--no-export", "--verbose", "0",
+            "--logdir", str(tmp_path / "run")]
+    assert train.main(argv) == 0
+    assert "trained 40 steps in" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["steps"] == summary["steps_this_process"] == 40
+    gan = keras.saving.load_model(str(tmp_path / "run" / "gan.keras"))
+    assert int(gan.g_optimizer.iterations) == 40 and int(gan.d_optimizer.iterations) == 80
+    assert not (tmp_path / "run" / "backup").exists()  # a finished run drops its backup
+
+
+def test_a_nan_stops_training_with_one_line_and_exports_nothing(tmp_path, capsys, mnist_dir):
+    argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--learning-rate", "1e30",
+            "--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "1",
+            "--verbose", "0", "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+    assert train.main(argv) == train.TRAINING_FAILED == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert re.fullmatch(
+        r"train\.py: error: training stopped at step \d+: (d_loss|g_loss|d_loss, g_loss) not finite; "
+        r"(no epoch had finished, so there is no backup|the last good backup \(epoch \d\) is kept in .*); "
+        r"nothing exported\.", err[0]), err[0]
     assert not (tmp_path / "export").exists()
+    assert not (tmp_path / "run" / "summary.json").exists() and not (tmp_path / "run" / "gan.keras").exists()
 
 
 def test_summary_prints_both_models(capsys):
@@ -125,7 +171,7 @@ def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
 
     tmp, result = e2e_run
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "data: MNIST test: 10,000 images from" in result.stdout
+    assert "data: MNIST test: 5,000 images from" in result.stdout
     assert "Epoch 2/2" in result.stdout and "d_loss" in result.stdout
     run = tmp / "run"
     with Image.open(run / "samples.png") as png:

@@ -1,0 +1,99 @@
+"""Killed at any point and rerun with the same command, a run ends bit-identical
+to an uninterrupted one (train.py's test hook KERAS_GAN_KILL_AT sends SIGKILL)."""
+
+import json
+import os
+import re
+import signal
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from test_train_cli import run_cli
+
+EPOCHS, STEPS = 3, 7
+
+
+def command(mnist_dir, tmp, name):
+    # conv: its D has Dropout, whose random state must be restored too;
+    # 7 steps an epoch in calls of 3 steps: epochs end mid-call.
+    return ["--model", "conv", "--data-dir", mnist_dir, "--split", "test", "--batch-size", "16",
+            "--epochs", str(EPOCHS), "--steps-per-epoch", str(STEPS), "--steps-per-execution", "3",
+            "--seed", "2", "--samples", "9", "--verbose", "2",
+            "--logdir", str(tmp / name), "--export-dir", str(tmp / f"export-{name}")]
+
+
+def digest(result):
+    assert result.returncode == 0, result.stderr[-3000:]
+    return re.search(r"weights sha256: ([0-9a-f]{64})", result.stdout).group(1)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, mnist_dir):
+    tmp = tmp_path_factory.mktemp("resume")
+    result = run_cli(*command(mnist_dir, tmp, "reference"))
+    summary = json.loads((tmp / "reference" / "summary.json").read_text())
+    return tmp, digest(result), summary
+
+
+@pytest.mark.parametrize("point", ["step:3", "step:10", "after_fit", "after_export"])
+def test_killed_run_resumes_to_bit_identical_weights(uninterrupted, mnist_dir, point):
+    """step:3 dies in epoch 1 (no backup yet), step:10 in the middle of epoch
+    2, after_fit once training is done, after_export with every file but the
+    summary written."""
+    tmp, reference, reference_summary = uninterrupted
+    argv = command(mnist_dir, tmp, point.replace(":", "-"))
+    killed = run_cli(*argv, env={"KERAS_GAN_KILL_AT": point})
+    assert killed.returncode == -signal.SIGKILL
+    run = tmp / point.replace(":", "-")
+    assert not (run / "summary.json").exists()
+
+    resumed = run_cli(*argv)
+    assert digest(resumed) == reference
+    if point == "step:3":
+        assert "resumed from" not in resumed.stdout  # nothing to resume: epoch 1 again
+    elif point == "step:10":
+        assert "resumed from the backup of epoch 1" in resumed.stdout
+        assert "trained 14 steps" in resumed.stdout
+    else:
+        assert "resumed from the backup of epoch 3" in resumed.stdout
+        assert "training was already complete" in resumed.stdout
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == EPOCHS * STEPS
+    assert summary["final_metrics"] == reference_summary["final_metrics"]
+    # One export, even when the killed process had already written it.
+    assert os.listdir(tmp / f"export-{run.name}") == ["1"]
+    assert not (run / "backup").exists()
+    # The monitoring files cover the whole run, not only the last process.
+    with Image.open(run / "progress.gif") as gif:
+        assert gif.n_frames == EPOCHS
+    history = json.loads((run / "history.json").read_text())
+    assert all(len(values) == EPOCHS for values in history.values())
+
+
+def test_the_readme_command_resumes_the_newest_unfinished_run(tmp_path):
+    """No --logdir and no --seed, as in the README: a rerun finds the killed
+    run under logs/ by its settings, says so, and takes its seed."""
+    argv = ["--model", "mlp", "--no-download", "--epochs", "2", "--steps-per-epoch", "2",
+            "--no-export", "--verbose", "0"]
+    env = {"TFDS_DATA_DIR": str(tmp_path / "tfds")}
+    killed = run_cli(*argv, cwd=str(tmp_path), env=dict(env, KERAS_GAN_KILL_AT="after_fit"))
+    assert killed.returncode == -signal.SIGKILL
+    (run_name,) = os.listdir(tmp_path / "logs")
+    seed = json.loads((tmp_path / "logs" / run_name / "run.json").read_text())["seed"]
+
+    other = run_cli(*argv, "--k", "2", cwd=str(tmp_path), env=env)  # other settings: a new run
+    assert other.returncode == 0, other.stderr[-2000:]
+    assert "resuming" not in other.stdout
+    assert len(os.listdir(tmp_path / "logs")) == 2
+
+    resumed = run_cli(*argv, cwd=str(tmp_path), env=env)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    first_line = resumed.stdout.splitlines()[0]
+    assert first_line == (f"resuming the unfinished run {os.path.join('logs', run_name)} "
+                          "(same settings; --fresh starts a new run)")
+    assert "training was already complete" in resumed.stdout
+    summary = json.loads((tmp_path / "logs" / run_name / "summary.json").read_text())
+    assert summary["args"]["seed"] == seed
+    assert len(os.listdir(tmp_path / "logs")) == 2
