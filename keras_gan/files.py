@@ -48,6 +48,23 @@ def check_writable_dir(path, flag):
     again, so a run that fails a later check does not leave an empty run
     directory.
     """
+    try:
+        _probe_dir(path)
+    except OSError as e:
+        raise UserError(f"{flag} {path}: not writable ({e.strerror or type(e).__name__}).") from None
+
+
+def check_writable_file(path, flag):
+    """Prove that file `path` can be written (its folder writable, itself not a folder)."""
+    if os.path.isdir(path):
+        raise UserError(f"{flag} {path}: is a directory, expected a file name.")
+    try:
+        _probe_dir(os.path.dirname(os.path.abspath(path)))
+    except OSError as e:
+        raise UserError(f"{flag} {path}: not writable ({e.strerror or type(e).__name__}).") from None
+
+
+def _probe_dir(path):
     created = []
     try:
         missing = os.path.abspath(path)
@@ -58,20 +75,10 @@ def check_writable_dir(path, flag):
             os.mkdir(folder)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
-    except OSError as e:
-        reason = e.strerror or type(e).__name__
-        raise UserError(f"{flag} {path}: not writable ({reason}).") from None
     finally:
         for folder in created:
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
-
-
-def check_writable_file(path, flag):
-    """Prove that `path` can be written (its folder writable, itself not a folder)."""
-    if os.path.isdir(path):
-        raise UserError(f"{flag} {path}: is a directory, expected a file name.")
-    check_writable_dir(os.path.dirname(os.path.abspath(path)), flag)
 
 
 def remove_tree(path):

@@ -46,11 +46,17 @@ def _filtered_stderr():
 
 @contextlib.contextmanager
 def tensorflow_start():
-    """Run a block that imports TensorFlow and first touches its devices
-    (creating a strategy does), without the start-up notices."""
+    """Run a block that imports TensorFlow (and perhaps creates a strategy),
+    then start TensorFlow's devices, without the start-up notices."""
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         yield
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     with _filtered_stderr():
         yield
+        # Device start-up (cuInit and friends) happens on first use. After the
+        # block, which may need to configure the devices first (a multi-worker
+        # strategy must be created before they start).
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()

@@ -58,6 +58,12 @@ def tiny_images(n, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, 28, 28, 1), dtype=np.uint8)
 
 
+def quiet_environment():
+    """os.environ without TF_CPP_MIN_LOG_LEVEL: the command-line tools then hide
+    TensorFlow's start-up notices themselves (keras_gan/quiet.py)."""
+    return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

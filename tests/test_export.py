@@ -16,7 +16,7 @@ from keras_gan.export import (
     MAX_SAMPLES, export_generator, existing_versions, rest_predict_body,
 )
 
-from conftest import ROOT
+from conftest import ROOT, quiet_environment
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 
@@ -81,12 +81,19 @@ def test_sample_rejects_out_of_range_counts_inside_the_graph(exported, n):
 
 
 @pytest.mark.parametrize(
-    "z", [np.zeros((2, 16), np.float32), np.zeros((2, 32), np.float64), np.zeros((32,), np.float32)]
+    "z,message",
+    [
+        (np.zeros((2, 16), np.float32),
+         r"Shape of tensor z \[2,16\] is not compatible with expected shape \[\?,32\]"),
+        (np.zeros((32,), np.float32),
+         r"Shape of tensor z \[32\] is not compatible with expected shape \[\?,32\]"),
+        (np.zeros((2, 32), np.float64), r"expected to be a float tensor but is a double tensor"),
+    ],
 )
-def test_wrong_z_is_a_clear_error(exported, z):
+def test_wrong_z_is_a_clear_error(exported, z, message):
     _, path = exported
     serve = signatures(path)["serving_default"]
-    with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError), match=r"z|shape|dtype|float"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
         serve(z=tf.constant(z))
 
 
@@ -246,15 +253,79 @@ def test_generate_script_uses_only_the_export(exported, tmp_path, capsys):
     with Image.open(png) as image:
         assert image.size == (2 * (3 * 30 + 2),) * 2
 
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
     for bad, message in (
         (["--model", str(tmp_path / "nope")], "no such directory"),
         (["--model", str(tmp_path)], "neither a SavedModel nor a folder of versions"),
         (["--model", folder, "--num-samples", "0"], "--num-samples 0: expected 1..10000"),
+        (["--model", folder, "--seed", str(2**31)], "--seed 2147483648: expected 0..2147483647"),
+        (["--model", folder, "--num-samples", "x"], "argument --num-samples: invalid int value: 'x'"),
+        (["--model", folder, "--npy", str(blocker / "x.npy")], f"--npy {blocker / 'x.npy'}: not writable"),
+        (["--model", folder, "--npy", str(tmp_path)], f"--npy {tmp_path}: is a directory"),
     ):
         assert generate.main(bad + ["--png", str(tmp_path / "x.png")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and message in err[0]
-    assert not (tmp_path / "x.png").exists()
+        assert len(err) == 1 and err[0].startswith("generate.py: error: ") and message in err[0], err
+    assert generate.main(["--model", folder, "--png", str(blocker / "x.png")]) == 2
+    assert f"--png {blocker / 'x.png'}: not writable" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()  # not even when only the .npy was wrong
+
+
+def test_generate_writes_both_files_or_neither(exported, tmp_path, monkeypatch, capsys):
+    """A failure while writing the .npy leaves no PNG behind."""
+    import generate
+
+    _, path = exported
+    png, npy = tmp_path / "grid.png", tmp_path / "images.npy"
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        generate.main(["--model", path, "--png", str(png), "--npy", str(npy)])
+    assert os.listdir(tmp_path) == []
+
+
+def export_cli(*argv, cwd):
+    """`python -m keras_gan.export` in a fresh process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "keras_gan.export", *argv], capture_output=True, text=True,
+        timeout=300, cwd=cwd, env=dict(quiet_environment(), PYTHONPATH=ROOT),
+    )
+
+
+def test_export_command_in_a_fresh_process(tmp_path):
+    """The GAN class must be registered by the command itself: nothing else
+    imports keras_gan.gan in a fresh process."""
+    gan = make_gan("mlp")
+    gan.save(str(tmp_path / "gan.keras"))
+    keras.saving.save_model(gan.generator, str(tmp_path / "generator.keras"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+
+    result = export_cli("--checkpoint", "gan.keras", "--export-dir", "out", cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == os.path.join("out", "1")
+    images = signatures(str(tmp_path / "out" / "1"))["sample"](
+        num_samples=tf.constant(3), seed=tf.constant(1))["images"].numpy()
+    np.testing.assert_allclose(images, gan.generate(3, seed=1), atol=1e-6)
+
+    for argv, message in (
+        (["--checkpoint", "generator.keras"], "--checkpoint generator.keras: holds a Functional, not a keras_gan GAN."),
+        (["--checkpoint", "a-file"], "--checkpoint a-file: cannot load ("),
+        (["--checkpoint", "missing.keras"], "--checkpoint missing.keras: no such file."),
+        (["--checkpoint", "gan.keras", "--export-dir", "a-file/out"], "--export-dir a-file/out: not writable"),
+        ([], "the following arguments are required: --checkpoint"),
+        (["--checkpoint", "gan.keras", "--bogus"], "unrecognized arguments: --bogus"),
+    ):
+        result = export_cli(*argv, cwd=str(tmp_path))
+        assert result.returncode == 2, (argv, result.stderr[-2000:])
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("python -m keras_gan.export: error: "), lines
+        assert message in lines[0], lines
+    assert os.listdir(tmp_path / "out") == ["1"]
 
 
 def test_export_from_a_run_trained_under_mirrored_strategy(tmp_path, family="conv"):

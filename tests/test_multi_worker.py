@@ -92,7 +92,7 @@ def test_killed_worker_resumes_from_the_last_backup(tmp_path, mnist_dir):
                               env=envs[i], cwd=ROOT) for i in range(2)]
     try:
         deadline = time.monotonic() + 240
-        while not all((b / "training_metadata.json").exists() for b in backups):
+        while not all((b / "backup.json").exists() for b in backups):
             assert time.monotonic() < deadline, "no backup was written"
             assert all(p.poll() is None for p in first), "a worker ended before its first backup"
             time.sleep(0.2)

