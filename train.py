@@ -235,7 +235,7 @@ def run(args):
     gan, dataset, callbacks = build_training(args, plan, strategy)
     from keras_gan import backup
 
-    initial_epoch = backup.restore(gan, plan.backup_dir)
+    initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
     if initial_epoch:
         print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
     start = time.perf_counter()

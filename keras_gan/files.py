@@ -5,6 +5,7 @@ in place, never a half-written one.
 """
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -44,9 +45,9 @@ def _umask():
 def check_writable_dir(path, flag):
     """Prove that a file can be written in directory `path`, else UserError.
 
-    Leaves nothing behind: folders it had to create for the test are removed
-    again, so a run that fails a later check does not leave an empty run
-    directory.
+    Creates nothing (a temporary folder in the nearest existing parent is
+    made and removed), so a run that fails a later check does not leave an
+    empty run directory.
     """
     try:
         _probe_dir(path)
@@ -65,20 +66,15 @@ def check_writable_file(path, flag):
 
 
 def _probe_dir(path):
-    created = []
-    try:
-        missing = os.path.abspath(path)
-        while not os.path.exists(missing):
-            created.append(missing)
-            missing = os.path.dirname(missing)
-        for folder in reversed(created):
-            os.mkdir(folder)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
-    finally:
-        for folder in created:
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
+    # Probe the nearest folder that exists with a uniquely named temporary
+    # folder, rather than create `path` itself: processes that start together
+    # (the workers of a cluster) may probe the same path at the same moment.
+    existing = os.path.abspath(path)
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), existing)
+    tempfile.TemporaryDirectory(dir=existing, prefix=".write-test-").cleanup()
 
 
 def remove_tree(path):

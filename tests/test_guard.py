@@ -1,6 +1,5 @@
 """The NaN guard, the backups it protects, and flags that can never crash train.py."""
 
-import json
 import os
 
 import keras
@@ -54,20 +53,25 @@ def test_backup_restores_weights_optimizers_and_every_random_state(tmp_path):
     from keras_gan import build_models
 
     gan = make_gan(models=build_models("conv", latent_dim=8))
-    gan.fit(batches(4), epochs=2, steps_per_epoch=2, verbose=0,
-            callbacks=[backup.EpochBackup(str(tmp_path))])
-    record = json.loads((tmp_path / backup.POINTER).read_text())
-    assert record == {"epoch": 2, "weights": "epoch-00002.weights.h5"}
-    assert sorted(os.listdir(tmp_path)) == [backup.POINTER, record["weights"]]  # epoch 1's is gone
+    backups = backup.EpochBackup(str(tmp_path))
+    gan.fit(batches(4), epochs=2, steps_per_epoch=2, verbose=0, callbacks=[backups])
+    state = {"weights": values(gan.weights), "rng": values(gan.rng_states()),
+             "d_opt": values(gan.d_optimizer.variables), "g_opt": values(gan.g_optimizer.variables)}
+    gan.fit(batches(2), epochs=3, initial_epoch=2, steps_per_epoch=2, verbose=0, callbacks=[backups])
+    # The newest two are kept (a multi-worker resume may need the older one).
+    assert sorted(os.listdir(tmp_path)) == ["epoch-00002.weights.h5", "epoch-00003.weights.h5"]
+    assert backup.last_epoch(str(tmp_path)) == 3
+    os.remove(tmp_path / "epoch-00003.weights.h5")  # as if killed while writing it
 
     fresh = make_gan(seed=5, models=build_models("conv", latent_dim=8))
     assert len(gan.rng_states()) == len(fresh.rng_states()) == 2  # the noise stream and Dropout
     assert backup.restore(fresh, str(tmp_path)) == 2
-    for mine, theirs in ((gan.weights, fresh.weights), (gan.rng_states(), fresh.rng_states()),
-                         (gan.d_optimizer.variables, fresh.d_optimizer.variables),
-                         (gan.g_optimizer.variables, fresh.g_optimizer.variables)):
-        for a, b in zip(values(mine), values(theirs)):
-            np.testing.assert_array_equal(a, b)
+    restored = {"weights": values(fresh.weights), "rng": values(fresh.rng_states()),
+                "d_opt": values(fresh.d_optimizer.variables), "g_opt": values(fresh.g_optimizer.variables)}
+    for key in state:
+        assert len(state[key]) == len(restored[key]) > 0, key
+        for a, b in zip(state[key], restored[key]):
+            np.testing.assert_array_equal(a, b, err_msg=key)
 
 
 def test_no_backup_means_epoch_zero(tmp_path):

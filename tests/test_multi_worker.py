@@ -9,15 +9,16 @@ import time
 
 
 from conftest import ROOT, free_port
+from keras_gan.backup import last_epoch
 
 
-def run_cluster(command, tmp_path, timeout=300):
+def run_cluster(command, tmp_path, timeout=300, extra_env=None):
     """Start one process per worker with its TF_CONFIG; wait, bounded; kill only ours."""
     cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}
     procs, logs = [], []
     try:
         for index in range(2):
-            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(
+            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(extra_env or {}), TF_CONFIG=json.dumps(
                 {"cluster": cluster, "task": {"type": "worker", "index": index}}))
             log = open(tmp_path / f"worker{index}.log", "w+")
             logs.append(log)
@@ -92,7 +93,7 @@ def test_killed_worker_resumes_from_the_last_backup(tmp_path, mnist_dir):
                               env=envs[i], cwd=ROOT) for i in range(2)]
     try:
         deadline = time.monotonic() + 240
-        while not all((b / "backup.json").exists() for b in backups):
+        while not all(last_epoch(str(b)) for b in backups):
             assert time.monotonic() < deadline, "no backup was written"
             assert all(p.poll() is None for p in first), "a worker ended before its first backup"
             time.sleep(0.2)
@@ -126,3 +127,30 @@ def test_global_batch_not_divisible_by_replicas_exits_2_on_every_worker(tmp_path
             "2 replicas in sync."
         )
     assert not (tmp_path / "run").exists()
+
+
+def test_workers_whose_backups_differ_by_an_epoch_agree_on_where_to_resume(tmp_path, mnist_dir):
+    """A worker killed while writing its last backup is one epoch behind the
+    others: all resume from the newest epoch every worker has."""
+    epochs, steps = 4, 2
+
+    def command(index):
+        return [sys.executable, os.path.join(ROOT, "train.py"), "--strategy", "multi_worker",
+                "--seed", "5", "--model", "mlp", "--data-dir", mnist_dir, "--split", "test[:512]",
+                "--epochs", str(epochs), "--steps-per-epoch", str(steps), "--batch-size", "16",
+                "--samples", "4", "--no-export", "--verbose", "2", "--logdir", str(tmp_path / "run")]
+
+    backups = [tmp_path / "run" / "backup", tmp_path / "run" / "backup-worker-1"]
+    codes, outputs = run_cluster(command, tmp_path, extra_env={"KERAS_GAN_KILL_AT": "after_fit"})
+    assert codes == [-9, -9], outputs
+    assert [last_epoch(str(b)) for b in backups] == [epochs, epochs]
+    os.remove(backups[1] / f"epoch-{epochs:05d}.weights.h5")  # worker 1 lost its last one
+
+    codes, outputs = run_cluster(command, tmp_path)
+    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    for out in outputs:
+        assert f"resumed from the backup of epoch {epochs - 1}" in out
+        assert f"trained {steps} steps" in out
+    digests = [re.search(r"weights sha256: ([0-9a-f]{64})", out).group(1) for out in outputs]
+    assert digests[0] == digests[1]
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == epochs * steps
