@@ -60,12 +60,30 @@ def time_steps(gan, iterator, steps):
     return time.perf_counter() - start
 
 
+def machine():
+    """One line that says where the figures come from: they differ by machine."""
+    import platform
+
+    import tensorflow as tf
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gpus = len(tf.config.list_physical_devices("GPU"))
+    return (f"{cpu}, {os.cpu_count()} cores, {gpus} GPU(s), TensorFlow {tf.__version__}, "
+            f"Keras {keras.__version__}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", default="mlp,conv")
     args = parser.parse_args()
+    print(f"machine: {machine()}")
     print(f"batch {args.batch_size}, median of {args.repeats} interleaved repeats")
     for family in args.models.split(","):
         steps = STEPS[family]

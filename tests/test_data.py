@@ -210,7 +210,8 @@ def test_epochs_longer_than_a_pass_continue_into_the_next_pass():
 
 
 def test_fit_makes_exactly_the_steps_of_an_epoch_whatever_steps_per_execution():
-    """78 steps an epoch in chunks of 16: 5 calls, the last one of 14 steps."""
+    """7 steps an epoch in calls of 4 steps: the second call of each epoch runs
+    3 steps and stops at the epoch's end (Keras would otherwise run 8)."""
     import keras
 
     from test_gan import make_gan
