@@ -13,6 +13,7 @@ Bad flags or data: one line on stderr naming the problem, exit code 2.
 
 import argparse
 import atexit
+import dataclasses
 import datetime
 import json
 import math
@@ -217,6 +218,7 @@ def kill_point(name):
 
 def run(args):
     """Train (resuming where a killed run stopped), then write every output."""
+    from keras_gan import backup
     from keras_gan.files import remove_tree
     from keras_gan.quiet import tensorflow_start
 
@@ -230,11 +232,10 @@ def run(args):
 
         strategy = make_strategy(args.strategy)
     plan = plan_run(args, strategy)
-    if args.fresh:
+    if args.fresh:  # the run is unfinished again, from its first epoch
         remove_tree(plan.backup_dir)
+        runs.mark_unfinished(args.logdir)
     gan, dataset, callbacks = build_training(args, plan, strategy)
-    from keras_gan import backup
-
     initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
     if initial_epoch:
         print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
@@ -253,11 +254,17 @@ def run(args):
     return write_outputs(args, plan, gan, callbacks, trained_steps, seconds)
 
 
+@dataclasses.dataclass
 class Plan:
     """What a run will do, decided and checked before anything is built."""
 
-    def __init__(self, **fields):
-        self.__dict__.update(fields)
+    real: object  # keras_gan.data.Images
+    steps: int  # per epoch
+    epochs: int
+    chief: bool  # writes the run's outputs
+    steps_per_execution: int
+    jit_compile: bool
+    backup_dir: str
 
 
 def plan_run(args, strategy):
@@ -369,10 +376,11 @@ def build_training(args, plan, strategy):
 def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
     """Samples, .keras, export and summary; then, and only then, drop the backup."""
     from keras_gan import export
+    from keras_gan.callbacks import GANMonitor
     from keras_gan.files import atomic_path, remove_tree
     from keras_gan.images import save_grid_png
 
-    monitor = next(c for c in callbacks if hasattr(c, "history_so_far"))
+    (monitor,) = (c for c in callbacks if isinstance(c, GANMonitor))
     samples = save_grid_png(
         os.path.join(args.logdir, "samples.png"), gan.generate(args.samples, seed=args.seed)
     )

@@ -18,9 +18,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
+from keras_gan.quiet import tensorflow_start  # noqa: E402
+
+with tensorflow_start():
+    import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_gan import GAN, build_models  # noqa: E402

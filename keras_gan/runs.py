@@ -10,6 +10,7 @@ result; `summary.json` marks it finished. Rerunning a command resumes:
 No TensorFlow here: this runs before it is imported.
 """
 
+import contextlib
 import json
 import os
 
@@ -45,6 +46,12 @@ def write_settings(run_dir, settings):
 
 def is_finished(run_dir):
     return os.path.isfile(os.path.join(run_dir, FINISHED_FILE))
+
+
+def mark_unfinished(run_dir):
+    """Forget that the run in `run_dir` finished (--fresh trains it again)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(run_dir, FINISHED_FILE))
 
 
 def first_difference(saved, settings, ignore=()):

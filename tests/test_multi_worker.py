@@ -39,13 +39,18 @@ def run_cluster(command, tmp_path, timeout=300, extra_env=None):
     return [p.returncode for p in procs], outputs
 
 
+def mlp_worker(mnist_dir, tmp_path, seed, epochs, steps, *flags):
+    """Each worker's command: a small MLP run under multi_worker, the same on every worker."""
+    return lambda index: [
+        sys.executable, os.path.join(ROOT, "train.py"), "--strategy", "multi_worker", "--model", "mlp",
+        "--seed", str(seed), "--data-dir", mnist_dir, "--split", "test[:1024]", "--batch-size", "16",
+        "--epochs", str(epochs), "--steps-per-epoch", str(steps), "--verbose", "2",
+        "--logdir", str(tmp_path / "run"), *flags]
+
+
 def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path, mnist_dir):
-    def command(index):
-        return [sys.executable, os.path.join(ROOT, "train.py"), "--strategy", "multi_worker",
-                "--seed", "3", "--model", "mlp", "--data-dir", mnist_dir, "--split", "test[:1024]",
-                "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16", "--samples", "9",
-                "--verbose", "2", "--logdir", str(tmp_path / "run"),
-                "--export-dir", str(tmp_path / "export")]
+    command = mlp_worker(mnist_dir, tmp_path, 3, 2, 3, "--samples", "9",
+                         "--export-dir", str(tmp_path / "export"))
 
     codes, outputs = run_cluster(command, tmp_path)
     assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
@@ -78,12 +83,7 @@ def test_killed_worker_resumes_from_the_last_backup(tmp_path, mnist_dir):
     """Kill one worker mid-run, restart both with the same command: training
     continues from the last per-epoch backup instead of starting over."""
     epochs, steps = 30, 2
-
-    def command(index):
-        return [sys.executable, os.path.join(ROOT, "train.py"), "--strategy", "multi_worker",
-                "--seed", "4", "--model", "mlp", "--data-dir", mnist_dir, "--split", "test[:1024]",
-                "--epochs", str(epochs), "--steps-per-epoch", str(steps), "--batch-size", "16",
-                "--samples", "4", "--no-export", "--verbose", "2", "--logdir", str(tmp_path / "run")]
+    command = mlp_worker(mnist_dir, tmp_path, 4, epochs, steps, "--samples", "4", "--no-export")
 
     cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}
     envs = [dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(
@@ -133,12 +133,7 @@ def test_workers_whose_backups_differ_by_an_epoch_agree_on_where_to_resume(tmp_p
     """A worker killed while writing its last backup is one epoch behind the
     others: all resume from the newest epoch every worker has."""
     epochs, steps = 4, 2
-
-    def command(index):
-        return [sys.executable, os.path.join(ROOT, "train.py"), "--strategy", "multi_worker",
-                "--seed", "5", "--model", "mlp", "--data-dir", mnist_dir, "--split", "test[:512]",
-                "--epochs", str(epochs), "--steps-per-epoch", str(steps), "--batch-size", "16",
-                "--samples", "4", "--no-export", "--verbose", "2", "--logdir", str(tmp_path / "run")]
+    command = mlp_worker(mnist_dir, tmp_path, 5, epochs, steps, "--samples", "4", "--no-export")
 
     backups = [tmp_path / "run" / "backup", tmp_path / "run" / "backup-worker-1"]
     codes, outputs = run_cluster(command, tmp_path, extra_env={"KERAS_GAN_KILL_AT": "after_fit"})
