@@ -129,6 +129,13 @@ def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, caps
     assert int(gan.g_optimizer.iterations) == 40 and int(gan.d_optimizer.iterations) == 80
     assert not (tmp_path / "run" / "backup").exists()  # a finished run drops its backup
 
+    assert train.main(argv) == 0  # the same command again: finished, nothing to do
+    assert "is a finished run" in capsys.readouterr().out
+    assert train.main(argv + ["--fresh"]) == 0  # trains it again, from the start
+    assert "trained 40 steps in" in capsys.readouterr().out
+    again = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert again["weights_sha256"] == summary["weights_sha256"]
+
 
 def test_a_nan_stops_training_with_one_line_and_exports_nothing(tmp_path, capsys, mnist_dir):
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--learning-rate", "1e30",
