@@ -58,8 +58,10 @@ class GAN(keras.Model):
     """A generator and a discriminator trained against each other.
 
     Args:
-        generator: a model z [batch, latent_dim] -> images in [-1, 1].
-        discriminator: a model images -> one logit per image.
+        generator: a model z [batch, latent_dim] -> samples. For the image
+            models, images in [-1, 1]; any shape works (docs/theory.md trains
+            this class on 1-D data, [batch, 1]).
+        discriminator: a model samples -> one logit per sample.
         k: discriminator updates per generator update (the paper's k, >= 1).
         generator_loss: "non_saturating" (default, -log D(G(z))) or
             "minimax" (log(1 - D(G(z))), the paper's value function).
