@@ -13,25 +13,12 @@ import contextlib
 import os
 import sys
 
-from keras_gan.export import existing_versions
+from keras_gan.export import resolve_version
 from keras_gan.files import atomic_path, check_writable_file
 from keras_gan.options import MAX_SAMPLES, MAX_SEED, OneLineArgumentParser, UserError
 from keras_gan.quiet import tensorflow_start
 
 DEFAULT_MODEL = os.path.join("saved_models", "generator")
-
-
-def resolve_version(model):
-    """`model` itself if it is a SavedModel, else its newest integer version."""
-    if os.path.isfile(os.path.join(model, "saved_model.pb")):
-        return model
-    if not os.path.isdir(model):
-        raise UserError(f"--model {model}: no such directory.")
-    for version in reversed(existing_versions(model)):
-        path = os.path.join(model, str(version))
-        if os.path.isfile(os.path.join(path, "saved_model.pb")):
-            return path
-    raise UserError(f"--model {model}: neither a SavedModel nor a folder of versions.")
 
 
 def parse_args(argv):

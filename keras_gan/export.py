@@ -46,6 +46,20 @@ def next_version(export_dir):
     return (existing_versions(export_dir) or [0])[-1] + 1
 
 
+def resolve_version(model, flag="--model"):
+    """`model` itself if it is a SavedModel, else its newest integer version
+    (TF Serving's default policy); UserError naming `flag` otherwise."""
+    if os.path.isfile(os.path.join(model, "saved_model.pb")):
+        return model
+    if not os.path.isdir(model):
+        raise UserError(f"{flag} {model}: no such directory.")
+    for version in reversed(existing_versions(model)):
+        path = os.path.join(model, str(version))
+        if os.path.isfile(os.path.join(path, "saved_model.pb")):
+            return path
+    raise UserError(f"{flag} {model}: neither a SavedModel nor a folder of versions.")
+
+
 TAG_FILE = os.path.join("assets.extra", "keras_gan.json")
 
 

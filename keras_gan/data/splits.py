@@ -6,10 +6,11 @@ from keras_gan.data.idx import DataError
 
 
 def select_split(split, counts, load, where):
-    """The images that `split` selects from local splits.
+    """What `split` selects from local splits, as a tuple of arrays.
 
     `counts` maps the available split names to their sizes, `load(name)`
-    returns that split's images. Parsing and slicing are TFDS' own, so the
+    returns a tuple of that split's arrays (images, and labels where there
+    are any), all sliced alike. Parsing and slicing are TFDS' own, so the
     syntax means exactly what it means for `tfds.load`.
     """
     from tensorflow_datasets.core import splits as tfds_splits
@@ -26,8 +27,8 @@ def select_split(split, counts, load, where):
         lines = str(e).strip().splitlines()
         first_line = (lines[0] if lines else type(e).__name__).rstrip(".")
         raise DataError(f"--split {split!r}: {first_line} in {where}.") from None
-    parts = [load(i.splitname)[i.from_ : i.to] for i in instructions]
-    images = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    if len(images) == 0:
+    parts = [[a[i.from_ : i.to] for a in load(i.splitname)] for i in instructions]
+    arrays = tuple(np.concatenate(column) for column in zip(*parts))
+    if len(arrays[0]) == 0:
         raise DataError(f"--split {split!r} selects no images.")
-    return images
+    return arrays

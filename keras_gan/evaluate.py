@@ -1,0 +1,151 @@
+"""Evaluate generated digits: one JSON object of metrics (and a table with --markdown).
+
+    python -m keras_gan.evaluate --generator saved_models/generator/3
+    python -m keras_gan.evaluate --checkpoint logs/RUN/gan.keras --markdown
+    python -m keras_gan.evaluate --samples images.npy --data-dir ~/mnist
+
+The metrics are measured in the feature space of a classifier the project
+trains on the real training images (keras_gan/evaluation/classifier.py), so
+they are comparable between runs of this project, not with Inception-based
+FID figures from elsewhere (docs/evaluation.md).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+from keras_gan.files import check_writable_dir
+from keras_gan.options import (
+    DATASETS, IMAGE_SHAPE, MAX_SAMPLES, MAX_SEED, OneLineArgumentParser, UserError,
+)
+from keras_gan.quiet import tensorflow_start
+
+DEFAULT_CLASSIFIER_DIR = os.path.join("saved_models", "classifier")
+DEFAULT_SAMPLES = 10_000
+
+
+def build_parser():
+    p = OneLineArgumentParser(prog="python -m keras_gan.evaluate",
+                              description=__doc__.splitlines()[0])
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--generator", help="an exported SavedModel, or a folder of versions")
+    source.add_argument("--checkpoint", help="a GAN saved as .keras (a run's gan.keras)")
+    source.add_argument("--samples", help="a .npy of images [n, 28, 28(, 1)], uint8 or in [0, 1]")
+    p.add_argument("--num-samples", type=int, default=DEFAULT_SAMPLES,
+                   help=f"images to generate (default: {DEFAULT_SAMPLES:,})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated images (default: 0)")
+    p.add_argument("--dataset", choices=DATASETS, default="mnist")
+    p.add_argument("--data-dir", help="IDX images and labels (offline use)")
+    p.add_argument("--no-download", action="store_true", help="never download the dataset")
+    p.add_argument("--classifier-dir", default=DEFAULT_CLASSIFIER_DIR,
+                   help="where the evaluation classifier is kept (default: %(default)s/<dataset>)")
+    p.add_argument("--train-classifier", action="store_true", help="retrain the classifier")
+    p.add_argument("--no-parzen", action="store_true", help="skip the Parzen-window estimate")
+    p.add_argument("--markdown", action="store_true", help="also print a Markdown table")
+    return p
+
+
+def parse_args(argv):
+    args = build_parser().parse_args(argv)
+    if not 1 <= args.num_samples <= MAX_SAMPLES:
+        raise UserError(f"--num-samples {args.num_samples}: expected 1..{MAX_SAMPLES}.")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UserError(f"--seed {args.seed}: expected 0..{MAX_SEED}.")
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        raise UserError(f"--data-dir {args.data_dir}: no such directory.")
+    for flag, path in (("--checkpoint", args.checkpoint), ("--samples", args.samples)):
+        if path is not None and not os.path.isfile(path):
+            raise UserError(f"{flag} {path}: no such file.")
+    args.classifier_dir = os.path.join(args.classifier_dir, args.dataset)
+    check_writable_dir(args.classifier_dir, "--classifier-dir")
+    return args
+
+
+def check_images(images, where):
+    """float32 [n, 28, 28, 1] in [0, 1], or UserError naming `where`."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
+        raise UserError(f"{where}: images of shape {images.shape[1:]}, expected 28x28x1.")
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 255.0
+    if not np.issubdtype(images.dtype, np.floating):
+        raise UserError(f"{where}: images of dtype {images.dtype}, expected uint8 or floats in [0, 1].")
+    if not np.all(np.isfinite(images)) or images.min() < 0.0 or images.max() > 1.0:
+        raise UserError(f"{where}: pixel values outside [0, 1].")
+    return images.astype(np.float32)
+
+
+def generated_images(args):
+    """The images to evaluate, checked, from whichever source was given."""
+    if args.samples:
+        try:
+            images = np.load(args.samples, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise UserError(f"--samples {args.samples}: cannot read ({e}).") from None
+        return check_images(images, f"--samples {args.samples}")
+    import keras
+    import tensorflow as tf
+
+    if args.generator:
+        from keras_gan.export import resolve_version
+
+        path = resolve_version(args.generator, "--generator")
+        try:
+            sample = tf.saved_model.load(path).signatures["sample"]
+        except (OSError, KeyError, ValueError) as e:
+            raise UserError(f"--generator {path}: no 'sample' signature ({type(e).__name__}).") from None
+        images = sample(num_samples=tf.constant(args.num_samples, tf.int32),
+                        seed=tf.constant(args.seed, tf.int32))["images"].numpy()
+        return check_images(images, f"--generator {path}")
+    from keras_gan.gan import GAN
+
+    try:
+        gan = keras.saving.load_model(args.checkpoint, safe_mode=True)
+    except Exception as e:  # Keras raises many types for a bad file
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise UserError(f"--checkpoint {args.checkpoint}: cannot load ({reason}).") from None
+    if not isinstance(gan, GAN):
+        raise UserError(f"--checkpoint {args.checkpoint}: holds a {type(gan).__name__}, not a keras_gan GAN.")
+    images = gan.generate(1, seed=args.seed)
+    check_images(images, f"--checkpoint {args.checkpoint}")  # before generating thousands
+    return check_images(gan.generate(args.num_samples, seed=args.seed), f"--checkpoint {args.checkpoint}")
+
+
+def run(args):
+    with tensorflow_start():
+        import tensorflow  # noqa: F401
+    from keras_gan.evaluation import classifier, reference, report
+
+    images = generated_images(args)
+    data = reference.load_evaluation_data(args.dataset, args.data_dir, not args.no_download)
+    model = classifier.load_or_train(
+        args.classifier_dir, data.train_images, data.train_labels, data.reference_images,
+        data.reference_labels, data.train_source,
+        retrain=args.train_classifier, log=lambda line: print(line, file=sys.stderr),
+    )
+    result = report.evaluate(images, data, model, parzen=not args.no_parzen)
+    result["samples_from"] = args.generator or args.checkpoint or args.samples
+    return result
+
+
+def main(argv=None):
+    try:
+        args = parse_args(argv)
+        result = run(args)
+    except UserError as e:
+        print(f"python -m keras_gan.evaluate: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    if args.markdown:
+        from keras_gan.evaluation.report import markdown
+
+        print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The evaluation classifier: a small CNN the project trains itself.
+
+Inception-based FID needs weights downloaded at run time, which these
+machines cannot do; like TF-GAN's MNIST examples, the project trains its own
+classifier on the real training images in use and measures samples in its
+feature space (the 128 units before the softmax). It is stored once, beside
+a record of what it was trained on and how accurate it is on the reference
+images, and retrained when the training data change (a SHA-256 of the
+images, labels and this file's architecture version).
+"""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+
+from keras_gan.files import atomic_path
+
+ARCHITECTURE = "cnn-bn-32-32-64-64-128/v2"  # change it when build() or train() changes
+FEATURES_LAYER = "features"
+MODEL_FILE, RECORD_FILE = "classifier.keras", "classifier.json"
+EPOCHS, BATCH_SIZE, SEED = 20, 128, 0
+
+
+def build(classes=10):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((28, 28, 1), name="image")  # pixels in [0, 1]
+    x = layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=SEED)(inputs)
+    for filters in (32, 64):
+        for _ in range(2):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu", name=FEATURES_LAYER)(x)
+    x = layers.Dropout(0.3, seed=SEED)(x)
+    outputs = layers.Dense(classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="evaluation_classifier")
+
+
+def fingerprint(images, labels):
+    digest = hashlib.sha256(ARCHITECTURE.encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    return digest.hexdigest()
+
+
+def to_unit(images):
+    """uint8 [0, 255] or floats in [0, 1] -> float32 [0, 1] with a channel axis."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 255.0
+    images = images.astype(np.float32)
+    return images.reshape((-1, 28, 28, 1))
+
+
+class Classifier:
+    """A trained classifier with its record; `features` and `probabilities`."""
+
+    def __init__(self, model, record):
+        import keras
+
+        self.model = model
+        self.record = record
+        self.feature_model = keras.Model(model.inputs, model.get_layer(FEATURES_LAYER).output)
+
+    def features(self, images, batch_size=1000):
+        return np.asarray(self.feature_model.predict(to_unit(images), batch_size=batch_size, verbose=0))
+
+    def probabilities(self, images, batch_size=1000):
+        return np.asarray(self.model.predict(to_unit(images), batch_size=batch_size, verbose=0))
+
+    def accuracy(self, images, labels):
+        return float(np.mean(self.probabilities(images).argmax(1) == np.asarray(labels)))
+
+
+def train(train_images, train_labels, test_images, test_labels, description, epochs=EPOCHS):
+    """A freshly trained Classifier (fixed seed) with its record."""
+    import keras
+
+    keras.utils.set_random_seed(SEED)
+    model = build()
+    steps = epochs * -(-len(train_images) // BATCH_SIZE)
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(to_unit(train_images), np.asarray(train_labels), batch_size=BATCH_SIZE,
+              epochs=epochs, verbose=0, shuffle=True)
+    classifier = Classifier(model, {})
+    classifier.record = {
+        "architecture": ARCHITECTURE,
+        "fingerprint": fingerprint(train_images, train_labels),
+        "trained_on": description,
+        "train_images": int(len(train_images)),
+        "epochs": epochs,
+        "test_images": int(len(test_images)),
+        "test_accuracy": classifier.accuracy(test_images, test_labels),
+    }
+    return classifier
+
+
+def load_or_train(folder, train_images, train_labels, test_images, test_labels, description,
+                  retrain=False, log=print):
+    """The classifier stored in `folder` if it was trained on these images,
+    else a new one, trained and stored there (atomically)."""
+    import keras
+
+    wanted = fingerprint(train_images, train_labels)
+    record_path, model_path = os.path.join(folder, RECORD_FILE), os.path.join(folder, MODEL_FILE)
+    if not retrain and os.path.isfile(record_path) and os.path.isfile(model_path):
+        with open(record_path) as f:
+            record = json.load(f)
+        if record.get("fingerprint") == wanted:
+            return Classifier(keras.saving.load_model(model_path), record)
+        log(f"evaluation classifier: the data changed since {record_path} was written; retraining")
+    else:
+        log("evaluation classifier: training (once per data set)")
+    classifier = train(train_images, train_labels, test_images, test_labels, description)
+    os.makedirs(folder, exist_ok=True)
+    with atomic_path(model_path) as tmp:
+        classifier.model.save(tmp)
+    with atomic_path(record_path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(classifier.record, f, indent=2)
+    return classifier

@@ -1,0 +1,225 @@
+"""The evaluation: each metric against known answers, the classifier, the command."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from keras_gan.evaluation import classifier, metrics, parzen, reference, report
+
+RNG = np.random.default_rng(0)
+
+
+# ------------------------------------------------------------ pure metrics
+def test_precision_recall_density_coverage_equal_the_reference_implementation():
+    import prdc
+
+    real, fake = RNG.normal(size=(300, 8)), RNG.normal(0.3, 1.2, size=(250, 8))
+    ours = metrics.precision_recall_density_coverage(real, fake, k=5)
+    theirs = prdc.compute_prdc(real, fake, nearest_k=5)
+    for name in ("precision", "recall", "density", "coverage"):
+        assert ours[name] == pytest.approx(float(theirs[name]), abs=1e-12), name
+
+
+def test_frechet_distance_of_gaussians_matches_the_closed_form():
+    """For diagonal covariances: |mu1 - mu2|^2 + sum (s1 - s2)^2."""
+    a = RNG.normal(0.0, 1.0, size=(200_000, 3))
+    b = RNG.normal([1.0, 0.0, 0.0], [1.0, 2.0, 3.0], size=(200_000, 3))
+    assert metrics.frechet_distance(a, b) == pytest.approx(1.0 + 0.0 + 1.0 + 4.0, rel=0.02)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_kid_of_two_halves_of_one_set_is_zero_within_its_error():
+    features = RNG.normal(size=(4000, 16))
+    kid, error = metrics.kernel_inception_distance(features[:2000], features[2000:], subset_size=1000)
+    assert abs(kid) < 3 * error + 1e-4
+    shifted, shifted_error = metrics.kernel_inception_distance(features[:2000], features[2000:] + 0.5)
+    assert shifted > 10 * shifted_error and shifted > 0.01
+
+
+def test_mode_statistics_on_known_predictions():
+    balanced = np.eye(10)[np.arange(1000) % 10]
+    stats = metrics.mode_statistics(balanced)
+    assert stats["modes"] == 10 and stats["kl_to_uniform"] == pytest.approx(0.0, abs=1e-12)
+    assert stats["classifier_score"] == pytest.approx(10.0, rel=1e-6)
+    one_class = metrics.mode_statistics(np.eye(10)[np.zeros(500, int)])
+    assert one_class["modes"] == 1 and one_class["kl_to_uniform"] == pytest.approx(np.log(10))
+    assert one_class["classifier_score"] == pytest.approx(1.0, rel=1e-6)
+    blurred = metrics.mode_statistics(np.full((100, 10), 0.1))  # no confident prediction
+    assert blurred["classifier_score"] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_parzen_on_a_known_gaussian_matches_the_analytic_log_likelihood():
+    """The Parzen estimate of N(0, I) with bandwidth s is, for many samples,
+    N(0, (1 + s^2) I): E log p(x) = -d/2 log(2 pi (1 + s^2)) - d / (2 (1 + s^2))."""
+    d, s = 2, 0.3
+    samples, test = RNG.normal(size=(40_000, d)), RNG.normal(size=(4000, d))
+    got = parzen.log_likelihoods(test, samples, [s])[0]
+    analytic = -d / 2 * np.log(2 * np.pi * (1 + s**2)) - d / (2 * (1 + s**2))
+    assert got.mean() == pytest.approx(analytic, abs=4 * got.std() / np.sqrt(len(got)) + 0.01)
+    chosen = parzen.parzen_log_likelihood(samples[:5000], RNG.normal(size=(500, d)), test,
+                                          sigmas=[0.01, s, 5.0])
+    assert chosen["sigma"] == s  # too narrow and too wide lose on validation
+    assert chosen["standard_error"] > 0
+
+
+# ------------------------------------------------------ in classifier space
+@pytest.fixture(scope="module")
+def evaluation(mnist_dir, tmp_path_factory):
+    """The real classifier, trained as `python -m keras_gan.evaluate` trains it,
+    stored where the command test below finds it (so it is trained once)."""
+    data = reference.load_evaluation_data("mnist", data_dir=mnist_dir)
+    folder = tmp_path_factory.mktemp("classifiers")
+    model = classifier.load_or_train(str(folder / "mnist"), data.train_images, data.train_labels,
+                                     data.reference_images, data.reference_labels, "fixture")
+    return data, model, str(folder)
+
+
+def test_fallback_reference_is_a_stratified_held_out_fifth(evaluation):
+    data, _, _ = evaluation
+    assert data.held_out and len(data.reference_images) == 1000 and len(data.train_images) == 4000
+    assert np.bincount(data.reference_labels).tolist() == [100] * 10
+    assert "held out" in data.description
+
+
+def test_classifier_is_accurate_and_records_what_it_was_trained_on(evaluation):
+    data, model, folder = evaluation
+    assert model.record["test_accuracy"] >= 0.98  # the issue's bar for the 5,000-image sample
+    assert model.record["train_images"] == 4000 and model.record["test_images"] == 1000
+    record = json.load(open(os.path.join(folder, "mnist", classifier.RECORD_FILE)))
+    assert record["fingerprint"] == classifier.fingerprint(data.train_images, data.train_labels)
+
+
+def features(model, images):
+    return model.features(images)
+
+
+def test_real_against_held_out_real_is_close_and_noise_is_far(evaluation):
+    data, model, _ = evaluation
+    train, held = features(model, data.train_images[::4]), features(model, data.reference_images)
+    noise = features(model, RNG.uniform(0, 1, size=(1000, 28, 28, 1)).astype(np.float32))
+    real_fd, noise_fd = metrics.frechet_distance(train, held), metrics.frechet_distance(noise, held)
+    assert noise_fd > 5 * real_fd
+    close = metrics.precision_recall_density_coverage(held, train)
+    assert close["precision"] > 0.85 and close["recall"] > 0.85 and close["coverage"] > 0.85
+    far = metrics.precision_recall_density_coverage(held, noise)
+    assert far["precision"] < 0.05 and far["coverage"] < 0.05
+
+
+def test_frechet_distance_grows_with_added_noise(evaluation):
+    data, model, _ = evaluation
+    held = features(model, data.reference_images)
+    clean = data.train_images[::4].astype(np.float32) / 255.0
+    noise = RNG.normal(size=clean.shape).astype(np.float32)
+    distances = [metrics.frechet_distance(features(model, np.clip(clean + s * noise, 0, 1)), held)
+                 for s in (0.0, 0.1, 0.2, 0.4, 0.8)]
+    assert all(a < b for a, b in zip(distances, distances[1:])), distances
+
+
+def test_one_class_samples_have_one_mode_and_low_coverage(evaluation):
+    data, model, _ = evaluation
+    ones = data.train_images[data.train_labels == 1][:300]
+    held = features(model, data.reference_images)
+    stats = metrics.mode_statistics(model.probabilities(ones))
+    assert stats["modes"] == 1 and stats["class_share"][1] > 0.95
+    assert metrics.precision_recall_density_coverage(held, features(model, ones))["coverage"] < 0.2
+
+
+def test_the_report_of_real_images_is_near_the_floor(evaluation):
+    data, model, _ = evaluation
+    result = report.evaluate(data.train_images[::4], data, model, parzen=False)
+    assert result["frechet_ratio_to_real"] < 2.0
+    assert result["modes"]["modes"] == 10
+    memo = result["memorisation"]
+    assert memo["median_sample_to_nearest_train"] < 1e-3  # they *are* training images
+    assert memo["median_reference_to_nearest_train"] > 3.0
+    assert "| Fréchet distance (classifier features) |" in report.markdown(result)
+
+
+def test_classifier_is_reused_and_retrained_when_the_data_change(tmp_path, monkeypatch):
+    monkeypatch.setattr(classifier, "EPOCHS", 1)
+    images = RNG.integers(0, 256, (60, 28, 28, 1), dtype=np.uint8)
+    labels = np.arange(60) % 10
+    logged = []
+    first = classifier.load_or_train(str(tmp_path), images, labels, images[:10], labels[:10], "a",
+                                     log=logged.append)
+    assert logged == ["evaluation classifier: training (once per data set)"]
+    again = classifier.load_or_train(str(tmp_path), images, labels, images[:10], labels[:10], "a",
+                                     log=logged.append)
+    assert len(logged) == 1 and again.record == first.record  # loaded, not retrained
+    classifier.load_or_train(str(tmp_path), images[1:], labels[1:], images[:10], labels[:10], "b",
+                             log=logged.append)
+    assert "the data changed" in logged[-1]
+
+
+# ------------------------------------------------------------------ the command
+def run_evaluate(*argv, capsys=None):
+    from keras_gan import evaluate
+
+    code = evaluate.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_command_on_a_samples_file_prints_one_json_object_and_a_table(evaluation, mnist_dir,
+                                                                       tmp_path, capsys):
+    data, _, folder = evaluation
+    np.save(tmp_path / "real.npy", data.train_images[:500])
+    code, out, err = run_evaluate("--samples", str(tmp_path / "real.npy"), "--data-dir", mnist_dir,
+                                  "--classifier-dir", folder, "--markdown", capsys=capsys)
+    assert code == 0, err
+    assert "training" not in err  # the stored classifier was reused
+    first, table = out.split("\n", 1)
+    result = json.loads(first)
+    assert result["num_samples"] == 500 and result["samples_from"] == str(tmp_path / "real.npy")
+    assert "held out" in result["reference"] and result["parzen"]["sigma"] in parzen.SIGMAS
+    assert table.startswith("| metric | value |")
+
+
+@pytest.mark.parametrize("shape,dtype,message", [
+    ((5, 32, 32, 1), np.float32, "images of shape (32, 32, 1), expected 28x28x1"),
+    ((5, 28, 28, 3), np.uint8, "images of shape (28, 28, 3), expected 28x28x1"),
+    ((5, 28, 28), np.int64, "images of dtype int64, expected uint8 or floats in [0, 1]"),
+    ((5, 28, 28, 1), np.float32, "pixel values outside [0, 1]"),
+])
+def test_command_refuses_images_that_are_not_mnist_shaped(tmp_path, capsys, shape, dtype, message):
+    images = np.full(shape, 2, dtype)
+    np.save(tmp_path / "x.npy", images)
+    code, _, err = run_evaluate("--samples", str(tmp_path / "x.npy"), "--classifier-dir",
+                                str(tmp_path / "c"), capsys=capsys)
+    assert code == 2
+    assert err.strip().splitlines() == [f"python -m keras_gan.evaluate: error: --samples {tmp_path / 'x.npy'}: {message}."]
+
+
+def test_command_refuses_a_generator_that_does_not_draw_28x28x1(tmp_path, capsys):
+    """A GAN for 1-D data (keras_gan.toy), as a checkpoint and as an export."""
+    from keras_gan.export import export_generator
+    from keras_gan.toy import game
+
+    gan = game.make_gan(game.affine_generator(0.0, 1.0))
+    gan.save(str(tmp_path / "toy.keras"))
+    export = export_generator(gan.generator, str(tmp_path / "export"))
+    for flag, path in (("--checkpoint", str(tmp_path / "toy.keras")), ("--generator", export)):
+        code, _, err = run_evaluate(flag, path, "--classifier-dir", str(tmp_path / "c"), capsys=capsys)
+        assert code == 2
+        assert err.strip().splitlines() == [
+            f"python -m keras_gan.evaluate: error: {flag} {path}: images of shape (1,), expected 28x28x1."]
+    assert not os.path.exists(tmp_path / "c")  # refused before any classifier work
+
+
+@pytest.mark.parametrize("argv,message", [
+    ([], "one of the arguments --generator --checkpoint --samples is required"),
+    (["--samples", "a.npy", "--checkpoint", "b.keras"], "not allowed with argument"),
+    (["--samples", "missing.npy"], "--samples missing.npy: no such file."),
+    (["--generator", "nowhere"], "--generator nowhere: no such directory."),
+    (["--samples", "x.npy", "--num-samples", "0"], "--num-samples 0: expected 1..10000."),
+])
+def test_command_usage_errors_are_one_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
+    code, _, err = run_evaluate(*argv, capsys=capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m keras_gan.evaluate: error: ")
+    assert message in lines[0]
