@@ -135,6 +135,11 @@ def build_parser():
                    help="images in samples.png and the per-epoch grids (default: 64)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2),
                    help="Keras progress output: 0 silent, 1 bar, 2 a line per epoch")
+    p.add_argument("--no-eval", action="store_true",
+                   help="skip the evaluation: per epoch (TensorBoard eval/*) and after training "
+                        "(summary.json); docs/evaluation.md")
+    p.add_argument("--classifier-dir", default=os.path.join("saved_models", "classifier"),
+                   help="where the evaluation classifier is kept (default: %(default)s/<dataset>)")
     p.add_argument("--summary", action="store_true",
                    help="print both models' Keras summaries and exit")
     return p
@@ -167,6 +172,8 @@ def parse_args(argv):
     check_writable_dir(backup_dir(args), "--backup-dir")
     if not args.no_export:
         check_writable_dir(args.export_dir, "--export-dir")
+    if not args.no_eval:
+        check_writable_dir(args.classifier_dir, "--classifier-dir")
     if logdir_given and not args.fresh:
         runs.check_same_run(args.logdir, runs.settings_of(args))
     return args
@@ -265,6 +272,7 @@ class Plan:
     steps_per_execution: int
     jit_compile: bool
     backup_dir: str
+    evaluation: object = None  # (EvaluationData, Classifier), or None: no evaluation
 
 
 def plan_run(args, strategy):
@@ -303,7 +311,22 @@ def plan_run(args, strategy):
         runs.write_settings(args.logdir, runs.settings_of(args))
     if real.notice:
         print(f"WARNING: {real.notice}", file=sys.stderr, flush=True)
+    if not args.no_eval and chief and strategy.num_replicas_in_sync == 1:
+        plan.evaluation = load_evaluation(args)
     return plan
+
+
+def load_evaluation(args):
+    """The real images and the classifier the evaluation measures samples with."""
+    from keras_gan.evaluation import classifier, reference
+
+    data = reference.load_evaluation_data(args.dataset, args.data_dir, not args.no_download)
+    model = classifier.load_or_train(
+        os.path.join(args.classifier_dir, args.dataset), data.train_images, data.train_labels,
+        data.reference_images, data.reference_labels, data.train_source,
+        log=lambda line: print(line, flush=True),
+    )
+    return data, model
 
 
 def _remove_tree(path):
@@ -358,6 +381,11 @@ def build_training(args, plan, strategy):
             flags=vars(args),
         ),
     ]
+    if plan.evaluation:
+        from keras_gan.evaluation.monitor import QualityMonitor
+
+        data, classifier = plan.evaluation
+        callbacks.append(QualityMonitor(args.logdir, classifier, data, seed=args.seed))
     if os.environ.get(KILL_AT_ENV, "").startswith("step:"):
         callbacks.append(kill_at_step_callback(int(os.environ[KILL_AT_ENV][5:])))
     # Last, so that an epoch is backed up only when every other callback is done with it.
@@ -396,6 +424,12 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         # version instead of adding a copy.
         exported = export.export_generator(gan.generator, args.export_dir, tag=digest)
     kill_point("after_export")
+    evaluation = None
+    if plan.evaluation:
+        from keras_gan.evaluation.report import evaluate
+
+        data, classifier = plan.evaluation
+        evaluation = evaluate(gan.generate(10_000, seed=args.seed), data, classifier)
     import keras
 
     history = monitor.history_so_far()
@@ -413,6 +447,7 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         ),
         "final_metrics": {name: values[-1] for name, values in history.items()},
         "weights_sha256": digest,
+        "evaluation": evaluation,
         "samples": samples,
         "checkpoint": checkpoint,
         "export": exported,
@@ -427,6 +462,13 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
     else:
         print("training was already complete: outputs written from the last backup")
     print(f"weights sha256: {digest}")
+    if evaluation:
+        print(f"evaluation: Fréchet distance {evaluation['frechet_distance']:.2f}, "
+              f"{evaluation['frechet_ratio_to_real']:.1f}x the real-vs-real "
+              f"{evaluation['frechet_distance_real_train_vs_reference']:.2f}; "
+              f"{evaluation['modes']['modes']} classes at >= 5%; precision "
+              f"{evaluation['prdc']['precision']:.2f}, recall {evaluation['prdc']['recall']:.2f} "
+              "(summary.json has every metric)")
     if plan.real.notice:
         print(f"NOTE: {plan.real.notice}")
     if not plan.chief:

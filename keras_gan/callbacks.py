@@ -23,6 +23,7 @@ grids and metrics back, so its GIF and curves cover the whole run.
 
 import json
 import os
+import sys
 
 import keras
 import numpy as np
@@ -33,6 +34,9 @@ from keras_gan.gan import to_unit_range
 from keras_gan.images import load_grid_png, make_grid, save_grid_png
 
 HISTORY_FILE = "history.json"
+# An epoch whose mean d_loss is below this is one in which D rejected nearly
+# every sample with certainty: "D wins outright" (docs/algorithm.md).
+D_WINS_LOSS = 0.1
 
 
 def slerp(z0, z1, t):
@@ -79,6 +83,7 @@ class GANMonitor(keras.callbacks.Callback):
         self.frames = []  # uint8 grids, one per epoch
         self.history = {}
         self._restored = False
+        self.d_wins = False
 
     # ------------------------------------------------------------ helpers
     def _step(self):
@@ -148,6 +153,7 @@ class GANMonitor(keras.callbacks.Callback):
         with atomic_path(os.path.join(self.run_dir, HISTORY_FILE)) as tmp:
             with open(tmp, "w") as f:
                 json.dump(self.history, f)
+        self._warn_if_d_wins(epoch, logs or {})
         images = self._images(self.fixed_z)
         grid = make_grid(images)
         self.frames.append(grid)
@@ -161,6 +167,18 @@ class GANMonitor(keras.callbacks.Callback):
             for name, value in self._learning_rates().items():
                 tf.summary.scalar(name, value, step=self._step())
         self.writer.flush()
+
+    def _warn_if_d_wins(self, epoch, logs):
+        if "d_loss" not in logs:
+            return
+        value = lambda name: float(np.mean(logs.get(name, np.nan)))  # noqa: E731
+        wins = value("d_loss") < D_WINS_LOSS
+        if wins and not self.d_wins:
+            print(f"WARNING: epoch {epoch + 1}: the discriminator wins outright (d_loss "
+                  f"{value('d_loss'):.3f}, d_real {value('d_real'):.3f}, d_fake {value('d_fake'):.3f}): "
+                  "the generator learns little from here; see docs/algorithm.md",
+                  file=sys.stderr, flush=True)
+        self.d_wins = wins
 
     def on_train_end(self, logs=None):
         self.writer.close()

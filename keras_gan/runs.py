@@ -20,7 +20,7 @@ from keras_gan.options import UserError
 SETTINGS_FILE = "run.json"
 FINISHED_FILE = "summary.json"
 # Flags that do not change what a run computes, or that say where it is.
-NOT_SETTINGS = ("logdir", "verbose", "fresh", "summary")
+NOT_SETTINGS = ("logdir", "verbose", "fresh", "summary", "no_eval", "classifier_dir")
 
 
 def settings_of(args):

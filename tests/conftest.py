@@ -39,6 +39,21 @@ def mnist_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def evaluation(mnist_dir, tmp_path_factory):
+    """(EvaluationData, Classifier, classifier root) for `mnist_dir`: the real
+    evaluation classifier, trained once per test session as train.py and
+    `python -m keras_gan.evaluate` train it, and stored where they look for it
+    with `--classifier-dir ROOT` (~50 s on 2 cores)."""
+    from keras_gan.evaluation import classifier, reference
+
+    data = reference.load_evaluation_data("mnist", data_dir=mnist_dir)
+    root = tmp_path_factory.mktemp("classifiers")
+    model = classifier.load_or_train(str(root / "mnist"), data.train_images, data.train_labels,
+                                     data.reference_images, data.reference_labels, data.train_source)
+    return data, model, str(root)
+
+
+@pytest.fixture(scope="session")
 def empty_tfds_dir(tmp_path_factory):
     """A TFDS data dir with nothing prepared in it: forces the offline paths."""
     return str(tmp_path_factory.mktemp("tfds_empty"))

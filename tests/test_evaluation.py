@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from keras_gan.evaluation import classifier, metrics, parzen, reference, report
+from keras_gan.evaluation import classifier, metrics, parzen, report
 
 RNG = np.random.default_rng(0)
 
@@ -65,17 +65,6 @@ def test_parzen_on_a_known_gaussian_matches_the_analytic_log_likelihood():
 
 
 # ------------------------------------------------------ in classifier space
-@pytest.fixture(scope="module")
-def evaluation(mnist_dir, tmp_path_factory):
-    """The real classifier, trained as `python -m keras_gan.evaluate` trains it,
-    stored where the command test below finds it (so it is trained once)."""
-    data = reference.load_evaluation_data("mnist", data_dir=mnist_dir)
-    folder = tmp_path_factory.mktemp("classifiers")
-    model = classifier.load_or_train(str(folder / "mnist"), data.train_images, data.train_labels,
-                                     data.reference_images, data.reference_labels, "fixture")
-    return data, model, str(folder)
-
-
 def test_fallback_reference_is_a_stratified_held_out_fifth(evaluation):
     data, _, _ = evaluation
     assert data.held_out and len(data.reference_images) == 1000 and len(data.train_images) == 4000
@@ -223,3 +212,55 @@ def test_command_usage_errors_are_one_line(tmp_path, capsys, monkeypatch, argv, 
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("python -m keras_gan.evaluate: error: ")
     assert message in lines[0]
+
+
+# ------------------------------------------------------------ during training
+def constant_generator(image, latent_dim=8):
+    """G(z) = one fixed image for every z: a generator collapsed to one mode."""
+    import keras
+
+    z = keras.Input((latent_dim,))
+    target = np.arctanh(np.clip(image.reshape(-1).astype(np.float32) / 127.5 - 1.0, -0.999, 0.999))
+    dense = keras.layers.Dense(784, activation="tanh", kernel_initializer="zeros",
+                               bias_initializer=keras.initializers.Constant(target))
+    return keras.Model(z, keras.layers.Reshape((28, 28, 1))(dense(z)))
+
+
+def test_quality_monitor_logs_eval_scalars_and_warns_once_on_collapse(evaluation, tmp_path, capsys):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    from keras_gan import GAN
+    from keras_gan.evaluation.monitor import QualityMonitor
+    from test_gan import small_models
+
+    data, model, _ = evaluation
+    one = data.train_images[data.train_labels == 1][0]
+    gan = GAN(constant_generator(one), small_models()[1])
+    gan.compile()
+    monitor = QualityMonitor(str(tmp_path), model, data, samples=1000)
+    monitor.set_model(gan)
+    monitor.on_train_begin()
+    for epoch in range(3):
+        monitor.on_epoch_end(epoch)
+    monitor.on_train_end()
+    assert monitor.last["modes"] == 1.0 and monitor.last["precision"] < 0.5
+    assert monitor.last["frechet_ratio_to_real"] > 10
+    warnings = [l for l in capsys.readouterr().err.splitlines() if l.startswith("WARNING")]
+    assert warnings == ["WARNING: epoch 1: the generator's samples cover only 1 of 10 classes at "
+                        ">= 5% (mode collapse?); see docs/algorithm.md"]
+    events = event_accumulator.EventAccumulator(str(tmp_path / "train"),
+                                                size_guidance={event_accumulator.TENSORS: 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("eval/modes")] == [0, 1, 2]
+
+
+def test_gan_monitor_warns_when_the_discriminator_wins_outright(tmp_path, capsys):
+    from keras_gan.callbacks import GANMonitor
+
+    monitor = GANMonitor(str(tmp_path), real_images=None)
+    for epoch, d_loss in enumerate([0.9, 0.05, 0.02, 0.5, 0.01]):
+        monitor._warn_if_d_wins(epoch, {"d_loss": d_loss, "d_real": 0.99, "d_fake": 0.01})
+    warnings = capsys.readouterr().err.strip().splitlines()
+    assert [w.split(":")[1] for w in warnings] == [" epoch 2", " epoch 5"]  # when it starts, again after a recovery
+    assert warnings[0] == ("WARNING: epoch 2: the discriminator wins outright (d_loss 0.050, d_real "
+                           "0.990, d_fake 0.010): the generator learns little from here; see docs/algorithm.md")

@@ -14,10 +14,12 @@ from conftest import ROOT, tiny_images, write_idx
 import train
 
 
-def run_cli(*argv, env=None, timeout=300, cwd=ROOT):
+def run_cli(*argv, env=None, timeout=300, cwd=ROOT, evaluate=False):
+    """train.py in a subprocess; with --no-eval unless `evaluate` (the evaluation
+    classifier takes ~50 s to train: only the tests about it pay for it)."""
     full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     return subprocess.run(
-        [sys.executable, os.path.join(ROOT, "train.py"), *argv],
+        [sys.executable, os.path.join(ROOT, "train.py"), *argv, *([] if evaluate else ["--no-eval"])],
         capture_output=True, text=True, timeout=timeout, cwd=cwd, env=full_env,
     )
 
@@ -119,7 +121,7 @@ def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, caps
 
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
             "--epochs", "2", "--steps-per-epoch", "20", "--steps-per-execution", "16",
-            "--batch-size", "8", "--seed", "1", "--no-export", "--verbose", "0",
+            "--batch-size", "8", "--seed", "1", "--no-export", "--verbose", "0", "--no-eval",
             "--logdir", str(tmp_path / "run")]
     assert train.main(argv) == 0
     assert "trained 40 steps in" in capsys.readouterr().out
@@ -140,7 +142,8 @@ def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, caps
 def test_a_nan_stops_training_with_one_line_and_exports_nothing(tmp_path, capsys, mnist_dir):
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--learning-rate", "1e30",
             "--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "1",
-            "--verbose", "0", "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+            "--verbose", "0", "--no-eval", "--logdir", str(tmp_path / "run"),
+            "--export-dir", str(tmp_path / "export")]
     assert train.main(argv) == train.TRAINING_FAILED == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
@@ -161,10 +164,11 @@ def test_summary_prints_both_models(capsys):
 
 
 @pytest.fixture(scope="module")
-def e2e_run(tmp_path_factory, mnist_dir):
-    """One real run of train.py on real MNIST test images, as a user runs it."""
+def e2e_run(tmp_path_factory, mnist_dir, evaluation):
+    """One real run of train.py on real MNIST digits, as a user runs it, with
+    the evaluation (its classifier already trained by the session fixture)."""
     tmp = tmp_path_factory.mktemp("e2e")
-    return tmp, run_cli(*e2e_args(mnist_dir, tmp))
+    return tmp, run_cli(*e2e_args(mnist_dir, tmp), "--classifier-dir", evaluation[2], evaluate=True)
 
 
 def e2e_args(mnist_dir, tmp):
@@ -193,6 +197,27 @@ def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
                  "samples/epoch_001.png", "samples/epoch_002.png"):
         assert (run / name).is_file(), name
     assert not [n for n in os.listdir(run) if n.startswith(".")]  # no temp leftovers
+
+
+def test_end_to_end_run_is_evaluated_every_epoch_and_at_the_end(e2e_run):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    tmp, result = e2e_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "evaluation classifier: training" not in result.stdout  # the stored one was reused
+    evaluation = json.loads((tmp / "run" / "summary.json").read_text())["evaluation"]
+    assert evaluation["num_samples"] == 10_000 and "held out" in evaluation["reference"]
+    assert evaluation["frechet_distance"] > evaluation["frechet_distance_real_train_vs_reference"] > 0
+    assert {"precision", "recall", "density", "coverage"} <= set(evaluation["prdc"])
+    assert "parzen" in evaluation and "memorisation" in evaluation
+    line = next(l for l in result.stdout.splitlines() if l.startswith("evaluation: "))
+    assert f"Fréchet distance {evaluation['frechet_distance']:.2f}" in line
+    events = event_accumulator.EventAccumulator(str(tmp / "run" / "train"),
+                                                size_guidance={event_accumulator.TENSORS: 0})
+    events.Reload()
+    for tag in ("eval/frechet_distance", "eval/frechet_ratio_to_real", "eval/modes",
+                "eval/precision", "eval/recall", "eval/kl_to_uniform"):
+        assert [e.step for e in events.Tensors(tag)] == [0, 1], tag
 
 
 def test_exported_generator_loads_without_keras_gan_and_matches(e2e_run):
@@ -230,7 +255,7 @@ def test_same_seed_same_weights(tmp_path, mnist_dir):
     def weights(seed, name):
         argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test[:512]",
                 "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "32",
-                "--seed", str(seed), "--no-export", "--verbose", "0",
+                "--seed", str(seed), "--no-export", "--verbose", "0", "--no-eval",
                 "--logdir", str(tmp_path / name)]
         assert train.main(argv) == 0
         gan = keras.saving.load_model(str(tmp_path / name / "gan.keras"))

@@ -1,0 +1,75 @@
+"""A cheap evaluation every epoch: TensorBoard `eval/*` and a warning on collapse.
+
+2,000 samples per epoch (fixed noise, so epochs are comparable) in the
+evaluation classifier's feature space: the Fréchet distance to the reference
+images and its ratio to the real-vs-real floor, precision and recall
+(1,000 images each), the number of classes with at least 5% of the samples,
+and KL(class histogram || uniform). When the classes covered drop below
+`min_modes`, one WARNING line says so (again only after it recovered).
+"""
+
+import os
+import sys
+
+import keras
+import numpy as np
+
+from keras_gan.evaluation import metrics
+from keras_gan.gan import to_unit_range
+
+SAMPLES, PRDC_IMAGES = 2000, 1000
+
+
+class QualityMonitor(keras.callbacks.Callback):
+    def __init__(self, run_dir, classifier, data, seed=0, min_modes=8, samples=SAMPLES):
+        super().__init__()
+        self.run_dir, self.classifier, self.seed = run_dir, classifier, seed
+        self.min_modes, self.samples = min_modes, samples
+        self.reference = classifier.features(data.reference_images)
+        self.floor = metrics.frechet_distance(classifier.features(data.train_images), self.reference)
+        rng = np.random.default_rng(seed)
+        self.reference_prdc = self.reference[rng.permutation(len(self.reference))[:PRDC_IMAGES]]
+        self.collapsed = False
+        self.last = None
+
+    def on_train_begin(self, logs=None):
+        import tensorflow as tf
+
+        self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "train"))
+        self.z = self.model.latent_vectors(self.samples, seed=self.seed + 20_000)
+
+    def measure(self):
+        images = np.concatenate([
+            keras.ops.convert_to_numpy(to_unit_range(self.model.generator(self.z[i:i + 500], training=False)))
+            for i in range(0, self.samples, 500)
+        ])
+        fake = self.classifier.features(images)
+        fd = metrics.frechet_distance(fake, self.reference)
+        prdc = metrics.precision_recall_density_coverage(self.reference_prdc, fake[:PRDC_IMAGES])
+        modes = metrics.mode_statistics(self.classifier.probabilities(images))
+        return {
+            "frechet_distance": fd,
+            "frechet_ratio_to_real": fd / self.floor if self.floor > 0 else float("nan"),
+            "precision": prdc["precision"],
+            "recall": prdc["recall"],
+            "modes": float(modes["modes"]),
+            "kl_to_uniform": modes["kl_to_uniform"],
+        }
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        self.last = self.measure()
+        with self.writer.as_default():
+            for name, value in self.last.items():
+                tf.summary.scalar(f"eval/{name}", value, step=epoch)
+        self.writer.flush()
+        collapsed = self.last["modes"] < self.min_modes
+        if collapsed and not self.collapsed:
+            print(f"WARNING: epoch {epoch + 1}: the generator's samples cover only "
+                  f"{int(self.last['modes'])} of 10 classes at >= 5% (mode collapse?); "
+                  "see docs/algorithm.md", file=sys.stderr, flush=True)
+        self.collapsed = collapsed
+
+    def on_train_end(self, logs=None):
+        self.writer.close()
