@@ -1,0 +1,174 @@
+"""Train and evaluate a grid of settings; write the results table of docs/results.md.
+
+    python -m keras_gan.experiments                          # every configuration, seed 0
+    python -m keras_gan.experiments --only conv-k1-ns mlp-k1-ns --seeds 0 1 2
+
+Each configuration is one `train.py` run (its own process, `--no-export`)
+in `results/runs/<name>-s<seed>/`; a run that finished before is not trained
+again (train.py's resume rules), so the command can be stopped and rerun.
+Every number in the table is read from the runs' `summary.json` (the
+evaluation of docs/evaluation.md); the table, the machine it ran on and the
+sample grids are written into docs/results.md between its markers.
+"""
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+
+from keras_gan.files import atomic_path
+from keras_gan.options import OneLineArgumentParser, UserError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = {  # name: train.py flags; the rest are train.py's defaults
+    "conv-k1-ns": ["--model", "conv"],
+    "conv-k2-ns": ["--model", "conv", "--k", "2"],
+    "conv-k1-minimax": ["--model", "conv", "--generator-loss", "minimax"],
+    "conv-k1-ns-ls0.1": ["--model", "conv", "--label-smoothing", "0.1"],
+    "mlp-k1-ns": ["--model", "mlp"],
+    "mlp-k2-ns": ["--model", "mlp", "--k", "2"],
+    "mlp-k1-minimax": ["--model", "mlp", "--generator-loss", "minimax"],
+    "mlp-k1-ns-ls0.1": ["--model", "mlp", "--label-smoothing", "0.1"],
+}
+PAPER_TABLE_1 = [  # Goodfellow et al. (2014), Table 1: MNIST Parzen log-likelihood
+    ("DBN (Bengio et al. 2013)", "138 ± 2"),
+    ("Stacked CAE (Bengio et al. 2013)", "121 ± 1.6"),
+    ("Deep GSN (Bengio et al. 2014)", "214 ± 1.1"),
+    ("Adversarial nets (the paper)", "225 ± 2"),
+]
+BEGIN, END = "<!-- results from python -m keras_gan.experiments: begin -->", "<!-- results: end -->"
+
+
+def run_one(name, seed, runs_dir, extra):
+    logdir = os.path.join(runs_dir, f"{name}-s{seed}")
+    command = [sys.executable, os.path.join(ROOT, "train.py"), *CONFIGS[name], "--seed", str(seed),
+               "--logdir", logdir, "--no-export", "--verbose", "0", *extra]
+    print(" ".join(command[1:]), flush=True)
+    result = subprocess.run(command, cwd=ROOT, text=True, capture_output=True)
+    if result.returncode != 0:
+        raise UserError(f"{name} seed {seed}: train.py failed: {result.stderr.strip().splitlines()[-1:]}")
+    with open(os.path.join(logdir, "summary.json")) as f:
+        return logdir, json.load(f)
+
+
+def row(name, seed, summary):
+    e = summary["evaluation"]
+    args = summary["args"]
+    p = e["prdc"]
+    return [
+        name, str(seed), args["model"], str(args["k"]), args["generator_loss"].replace("_", "-"),
+        str(args["label_smoothing"]), f"{summary['steps']:,}", f"{summary['seconds']:.0f}",
+        f"{e['frechet_distance']:.2f}", f"{e['frechet_ratio_to_real']:.1f}×",
+        f"{e['kid']:.3f} ± {e['kid_standard_error']:.3f}",
+        f"{p['precision']:.2f} / {p['recall']:.2f}", f"{p['density']:.2f} / {p['coverage']:.2f}",
+        str(e["modes"]["modes"]), f"{e['modes']['classifier_score']:.2f}",
+        f"{e['parzen']['mean']:.0f} ± {e['parzen']['standard_error']:.0f}",
+        f"{e['memorisation']['median_sample_to_nearest_train']:.2f} / "
+        f"{e['memorisation']['median_reference_to_nearest_train']:.2f}",
+    ]
+
+
+HEADER = ["run", "seed", "model", "k", "G loss", "label smoothing", "steps", "train s",
+          "Fréchet", "÷ floor", "KID", "precision / recall", "density / coverage",
+          "classes ≥ 5%", "classifier score", "Parzen", "NN distance samples / real"]
+
+
+def table(rows):
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores"
+
+
+def write_results(doc, rows, summaries, argv):
+    first = summaries[0]
+    e = first["evaluation"]
+    parzen_rows = PAPER_TABLE_1 + [
+        (f"this project: {r[0]}, seed {r[1]} (σ = {s['evaluation']['parzen']['sigma']:.3f})",
+         f"{s['evaluation']['parzen']['mean']:.0f} ± {s['evaluation']['parzen']['standard_error']:.0f}")
+        for r, s in zip(rows, summaries)
+    ]
+    block = "\n".join([
+        f"Made by `python -m keras_gan.experiments {' '.join(argv)}`".rstrip() + f" on {machine()}.",
+        f"Data: {first['data']}. Reference: {e['reference']}. Real-vs-real Fréchet floor: "
+        f"{e['frechet_distance_real_train_vs_reference']:.2f}. Classifier accuracy on the reference "
+        f"images: {e['classifier']['test_accuracy']:.4f}. {e['num_samples']:,} samples per run.",
+        "",
+        "### Parzen-window log-likelihood (the paper's Table 1 protocol)",
+        "",
+        "| model | MNIST log-likelihood |",
+        "| --- | --- |",
+        *[f"| {a} | {b} |" for a, b in parzen_rows],
+        "",
+        "### Every run",
+        "",
+        table(rows),
+        "",
+        "### Samples (64 per run, the run's `samples.png`)",
+        "",
+        *[f"**{r[0]}, seed {r[1]}**\n\n![{r[0]} seed {r[1]}](images/results/{r[0]}-s{r[1]}.png)\n"
+          for r in rows],
+    ])
+    with open(doc) as f:
+        text = f.read()
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise UserError(f"{doc}: no results block ({BEGIN} ... {END}).")
+    with atomic_path(doc) as tmp:
+        with open(tmp, "w") as f:
+            f.write(pattern.sub(lambda _: f"{BEGIN}\n{block}\n{END}", text))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = OneLineArgumentParser(prog="python -m keras_gan.experiments", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(CONFIGS), help="configurations to run")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--runs-dir", default=os.path.join(ROOT, "results", "runs"))
+    parser.add_argument("--doc", default=os.path.join(ROOT, "docs", "results.md"))
+    parser.add_argument("--epochs", type=int, help="override train.py's default length (quick checks)")
+    parser.add_argument("--steps-per-epoch", type=int, help="passed to train.py (quick checks)")
+    parser.add_argument("--no-download", action="store_true", help="passed to train.py")
+    parser.add_argument("--classifier-dir", help="passed to train.py")
+    try:
+        args = parser.parse_args(argv)
+        if not os.path.isfile(args.doc):
+            raise UserError(f"--doc {args.doc}: no such file.")
+        extra = []
+        for flag, value in (("--epochs", args.epochs), ("--steps-per-epoch", args.steps_per_epoch),
+                            ("--classifier-dir", args.classifier_dir)):
+            if value is not None:
+                extra += [flag, str(value)]
+        if args.no_download:
+            extra.append("--no-download")
+        rows, summaries = [], []
+        images_dir = os.path.join(os.path.dirname(args.doc), "images", "results")
+        os.makedirs(images_dir, exist_ok=True)
+        for name in args.only or list(CONFIGS):
+            for seed in args.seeds:
+                logdir, summary = run_one(name, seed, args.runs_dir, extra)
+                shutil.copyfile(os.path.join(logdir, "samples.png"),
+                                os.path.join(images_dir, f"{name}-s{seed}.png"))
+                rows.append(row(name, seed, summary))
+                summaries.append(summary)
+        write_results(args.doc, rows, summaries, argv)
+    except UserError as e:
+        print(f"python -m keras_gan.experiments: error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""python -m keras_gan.experiments: runs, reads summaries, writes docs/results.md's block."""
+
+import os
+import shutil
+
+from conftest import ROOT
+
+
+def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluation, monkeypatch):
+    from keras_gan import experiments
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    doc = tmp_path / "results.md"
+    shutil.copy(os.path.join(ROOT, "docs", "results.md"), doc)
+    before = doc.read_text()
+    argv = ["--only", "mlp-k1-ns", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
+            "--no-download", "--classifier-dir", evaluation[2], "--runs-dir", str(tmp_path / "runs"),
+            "--doc", str(doc)]
+    assert experiments.main(argv) == 0
+    text = doc.read_text()
+    block = text[text.index(experiments.BEGIN):text.index(experiments.END)]
+    assert text.replace(block, "") == before.replace(
+        before[before.index(experiments.BEGIN):before.index(experiments.END)], "")
+    assert "| Adversarial nets (the paper) | 225 ± 2 |" in block
+    row = next(line for line in block.splitlines() if line.startswith("| mlp-k1-ns | 3 | mlp | 1 |"))
+    summary_steps = "4"  # 1 epoch of 4 steps
+    assert f"| {summary_steps} |" in row
+    assert (tmp_path / "images" / "results" / "mlp-k1-ns-s3.png").is_file()
+    assert "(images/results/mlp-k1-ns-s3.png)" in block
+    # Rerunning reuses the finished run instead of training it again.
+    summary = tmp_path / "runs" / "mlp-k1-ns-s3" / "summary.json"
+    written = summary.stat().st_mtime_ns
+    assert experiments.main(argv) == 0
+    assert summary.stat().st_mtime_ns == written
+    assert experiments.main(["--doc", str(tmp_path / "missing.md")]) == 2
