@@ -87,7 +87,6 @@ def generated_images(args):
         except (OSError, ValueError) as e:
             raise UserError(f"--samples {args.samples}: cannot read ({e}).") from None
         return check_images(images, f"--samples {args.samples}")
-    import keras
     import tensorflow as tf
 
     if args.generator:
@@ -101,22 +100,16 @@ def generated_images(args):
         images = sample(num_samples=tf.constant(args.num_samples, tf.int32),
                         seed=tf.constant(args.seed, tf.int32))["images"].numpy()
         return check_images(images, f"--generator {path}")
-    from keras_gan.gan import GAN
+    from keras_gan.gan import load_checkpoint
 
-    try:
-        gan = keras.saving.load_model(args.checkpoint, safe_mode=True)
-    except Exception as e:  # Keras raises many types for a bad file
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise UserError(f"--checkpoint {args.checkpoint}: cannot load ({reason}).") from None
-    if not isinstance(gan, GAN):
-        raise UserError(f"--checkpoint {args.checkpoint}: holds a {type(gan).__name__}, not a keras_gan GAN.")
+    gan = load_checkpoint(args.checkpoint)
     images = gan.generate(1, seed=args.seed)
     check_images(images, f"--checkpoint {args.checkpoint}")  # before generating thousands
     return check_images(gan.generate(args.num_samples, seed=args.seed), f"--checkpoint {args.checkpoint}")
 
 
 def run(args):
-    with tensorflow_start():
+    with tensorflow_start():  # start TensorFlow quietly, before anything imports it
         import tensorflow  # noqa: F401
     from keras_gan.evaluation import classifier, reference, report
 

@@ -196,21 +196,11 @@ def export_checkpoint(argv):
         raise UserError(f"--checkpoint {args.checkpoint}: no such file.")
     check_writable_dir(args.export_dir, "--export-dir")
     with tensorflow_start():
-        import keras
+        # Importing keras_gan.gan registers GAN for deserialization
+        # (`import keras_gan` alone is lazy).
+        from keras_gan.gan import load_checkpoint
 
-        # Registers GAN for deserialization: `import keras_gan` alone is lazy.
-        from keras_gan.gan import GAN
-
-    try:
-        gan = keras.saving.load_model(args.checkpoint, safe_mode=True)
-    except Exception as e:  # Keras raises many types for a bad file
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-        raise UserError(f"--checkpoint {args.checkpoint}: cannot load ({reason}).") from None
-    if not isinstance(gan, GAN):
-        raise UserError(
-            f"--checkpoint {args.checkpoint}: holds a {type(gan).__name__}, not a keras_gan GAN."
-        )
-    return export_generator(gan.generator, args.export_dir)
+    return export_generator(load_checkpoint(args.checkpoint).generator, args.export_dir)
 
 
 if __name__ == "__main__":

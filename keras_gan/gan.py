@@ -337,6 +337,21 @@ class FirstNonFiniteStep(keras.metrics.Metric):
         return f"step {step}: {', '.join(names)} not finite"
 
 
+def load_checkpoint(path, flag="--checkpoint"):
+    """The GAN in a `.keras` file, loaded in Keras' safe mode; UserError (one
+    line naming `flag` and the file) for anything that is not one."""
+    from keras_gan.options import UserError
+
+    try:
+        gan = keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # Keras raises many types for a bad file
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise UserError(f"{flag} {path}: cannot load ({reason}).") from None
+    if not isinstance(gan, GAN):
+        raise UserError(f"{flag} {path}: holds a {type(gan).__name__}, not a keras_gan GAN.")
+    return gan
+
+
 def _check_count(n):
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}.")

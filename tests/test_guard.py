@@ -2,7 +2,6 @@
 
 import os
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,7 +13,7 @@ from keras_gan import backup
 from keras_gan.guard import NonFiniteGuard
 from keras_gan.options import NonFiniteLoss
 
-from test_gan import make_gan, small_models, values
+from test_gan import make_gan, values
 from conftest import tiny_images
 
 STEPS = 4

