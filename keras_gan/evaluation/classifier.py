@@ -66,13 +66,22 @@ class Classifier:
 
         self.model = model
         self.record = record
-        self.feature_model = keras.Model(model.inputs, model.get_layer(FEATURES_LAYER).output)
+        # One forward pass gives both: the features and the class probabilities.
+        self.both = keras.Model(model.inputs[0], [model.get_layer(FEATURES_LAYER).output, model.output])
 
-    def features(self, images, batch_size=1000):
-        return np.asarray(self.feature_model.predict(to_unit(images), batch_size=batch_size, verbose=0))
+    def features_and_probabilities(self, images, batch_size=1000):
+        import keras
 
-    def probabilities(self, images, batch_size=1000):
-        return np.asarray(self.model.predict(to_unit(images), batch_size=batch_size, verbose=0))
+        images = to_unit(images)
+        parts = [self.both(images[i:i + batch_size], training=False)
+                 for i in range(0, len(images), batch_size)]
+        return tuple(np.concatenate([keras.ops.convert_to_numpy(p[j]) for p in parts]) for j in (0, 1))
+
+    def features(self, images):
+        return self.features_and_probabilities(images)[0]
+
+    def probabilities(self, images):
+        return self.features_and_probabilities(images)[1]
 
     def accuracy(self, images, labels):
         return float(np.mean(self.probabilities(images).argmax(1) == np.asarray(labels)))

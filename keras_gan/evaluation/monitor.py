@@ -43,10 +43,10 @@ class QualityMonitor(keras.callbacks.Callback):
             keras.ops.convert_to_numpy(to_unit_range(self.model.generator(self.z[i:i + 500], training=False)))
             for i in range(0, self.samples, 500)
         ])
-        fake = self.classifier.features(images)
+        fake, probabilities = self.classifier.features_and_probabilities(images)
         fd = metrics.frechet_distance(fake, self.reference)
         prdc = metrics.precision_recall_density_coverage(self.reference_prdc, fake[:PRDC_IMAGES])
-        modes = metrics.mode_statistics(self.classifier.probabilities(images))
+        modes = metrics.mode_statistics(probabilities)
         return {
             "frechet_distance": fd,
             "frechet_ratio_to_real": fd / self.floor if self.floor > 0 else float("nan"),

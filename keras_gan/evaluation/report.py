@@ -16,7 +16,7 @@ def evaluate(samples, data, classifier, parzen=True, seed=0):
     reference = to_unit(data.reference_images)
     train = to_unit(data.train_images)
     rng = np.random.default_rng(seed)
-    fake_features = classifier.features(samples)
+    fake_features, fake_probabilities = classifier.features_and_probabilities(samples)
     reference_features = classifier.features(reference)
     train_features = classifier.features(train)
 
@@ -38,7 +38,7 @@ def evaluate(samples, data, classifier, parzen=True, seed=0):
         "kid": kid,
         "kid_standard_error": kid_error,
         "prdc": dict(prdc, nearest_k=5, images_each=n_prdc),
-        "modes": metrics.mode_statistics(classifier.probabilities(samples)),
+        "modes": metrics.mode_statistics(fake_probabilities),
         "memorisation": {
             "median_sample_to_nearest_train": float(np.median(
                 metrics.nearest_distances(samples.reshape(len(samples), -1)[:2000],
