@@ -101,7 +101,7 @@ def write_results(doc, rows, summaries, argv):
     ]
     block = "\n".join([
         f"Made by `python -m keras_gan.experiments {' '.join(argv)}`".rstrip() + f" on {machine()}.",
-        f"Data: {first['data']}. Reference: {e['reference']}. Real-vs-real Fréchet floor: "
+        f"Data: {first['data']}. Evaluation {e['reference']}. Real-vs-real Fréchet floor: "
         f"{e['frechet_distance_real_train_vs_reference']:.2f}. Classifier accuracy on the reference "
         f"images: {e['classifier']['test_accuracy']:.4f}. {e['num_samples']:,} samples per run.",
         "",
