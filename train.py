@@ -456,12 +456,19 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         with open(tmp, "w") as f:
             json.dump(summary, f, indent=2)
     remove_tree(plan.backup_dir)  # everything is in place: the run is finished
-    if trained_steps:
-        print(f"trained {trained_steps} steps in {seconds:.1f} s "
+    print_report(summary, plan)
+    return summary
+
+
+def print_report(summary, plan):
+    """What a finished run tells its user, a line per fact."""
+    if summary["steps_this_process"]:
+        print(f"trained {summary['steps_this_process']} steps in {summary['seconds']:.1f} s "
               f"({summary['real_images_per_second']:.0f} real images/s)")
     else:
         print("training was already complete: outputs written from the last backup")
-    print(f"weights sha256: {digest}")
+    print(f"weights sha256: {summary['weights_sha256']}")
+    evaluation = summary["evaluation"]
     if evaluation:
         print(f"evaluation: Fréchet distance {evaluation['frechet_distance']:.2f}, "
               f"{evaluation['frechet_ratio_to_real']:.1f}x the real-vs-real "
@@ -473,12 +480,11 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         print(f"NOTE: {plan.real.notice}")
     if not plan.chief:
         print("worker outputs discarded: the chief writes the run's files")
-        return summary
-    print(f"samples: {samples}")
-    print(f"checkpoint: {checkpoint}")
-    if exported:
-        print(f"exported generator: {exported}")
-    return summary
+        return
+    print(f"samples: {summary['samples']}")
+    print(f"checkpoint: {summary['checkpoint']}")
+    if summary["export"]:
+        print(f"exported generator: {summary['export']}")
 
 
 def kill_at_step_callback(step):
