@@ -15,7 +15,7 @@ import sys
 
 from keras_gan.export import resolve_version
 from keras_gan.files import atomic_path, check_writable_file
-from keras_gan.options import MAX_SAMPLES, MAX_SEED, OneLineArgumentParser, UserError
+from keras_gan.options import OneLineArgumentParser, UserError, check_sample_request
 from keras_gan.quiet import tensorflow_start
 
 DEFAULT_MODEL = os.path.join("saved_models", "generator")
@@ -30,10 +30,7 @@ def parse_args(argv):
     parser.add_argument("--png", default="samples.png", help="grid image to write")
     parser.add_argument("--npy", help="also write the images [n, 28, 28, 1] in [0, 1]")
     args = parser.parse_args(argv)
-    if not 1 <= args.num_samples <= MAX_SAMPLES:
-        raise UserError(f"--num-samples {args.num_samples}: expected 1..{MAX_SAMPLES}.")
-    if not 0 <= args.seed <= MAX_SEED:
-        raise UserError(f"--seed {args.seed}: expected 0..{MAX_SEED}.")
+    check_sample_request(args.num_samples, args.seed)
     # Both outputs are checked before sampling, and written together below.
     check_writable_file(args.png, "--png")
     if args.npy:

@@ -64,18 +64,12 @@ def time_steps(gan, iterator, steps):
 
 def machine():
     """One line that says where the figures come from: they differ by machine."""
-    import platform
-
     import tensorflow as tf
 
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    from keras_gan.machine import cpu_description
+
     gpus = len(tf.config.list_physical_devices("GPU"))
-    return (f"{cpu}, {os.cpu_count()} cores, {gpus} GPU(s), TensorFlow {tf.__version__}, "
+    return (f"{cpu_description()}, {gpus} GPU(s), TensorFlow {tf.__version__}, "
             f"Keras {keras.__version__}")
 
 

@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from keras_gan.files import atomic_path
 from keras_gan.gan import to_unit_range
-from keras_gan.images import load_grid_png, make_grid, save_grid_png
+from keras_gan.images import load_grid_png, make_grid, save_figure_png, save_grid_png
 
 HISTORY_FILE = "history.json"
 # An epoch whose mean d_loss is below this is one in which D rejected nearly
@@ -222,10 +222,7 @@ class GANMonitor(keras.callbacks.Callback):
         probs.axhline(0.5, color="gray", lw=0.8, ls="--")
         probs.set(xlabel="epoch", ylabel="probability", ylim=(0, 1), title="discriminator outputs")
         probs.legend()
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=100)
-        plt.close(fig)
+        save_figure_png(fig, path)
 
     def write_interpolation(self, path, rows=8, steps=10):
         z = keras.ops.convert_to_numpy(self.model.latent_vectors(2 * rows, seed=self.seed + 10_000))

@@ -18,7 +18,7 @@ import numpy as np
 
 from keras_gan.files import check_writable_dir
 from keras_gan.options import (
-    DATASETS, IMAGE_SHAPE, MAX_SAMPLES, MAX_SEED, OneLineArgumentParser, UserError,
+    DATASETS, IMAGE_SHAPE, OneLineArgumentParser, UserError, check_sample_request,
 )
 from keras_gan.quiet import tensorflow_start
 
@@ -49,10 +49,7 @@ def build_parser():
 
 def parse_args(argv):
     args = build_parser().parse_args(argv)
-    if not 1 <= args.num_samples <= MAX_SAMPLES:
-        raise UserError(f"--num-samples {args.num_samples}: expected 1..{MAX_SAMPLES}.")
-    if not 0 <= args.seed <= MAX_SEED:
-        raise UserError(f"--seed {args.seed}: expected 0..{MAX_SEED}.")
+    check_sample_request(args.num_samples, args.seed)
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         raise UserError(f"--data-dir {args.data_dir}: no such directory.")
     for flag, path in (("--checkpoint", args.checkpoint), ("--samples", args.samples)):

@@ -13,13 +13,12 @@ sample grids are written into docs/results.md between its markers.
 
 import json
 import os
-import platform
-import re
 import shutil
 import subprocess
 import sys
 
-from keras_gan.files import atomic_path
+from keras_gan.files import replace_marked_block
+from keras_gan.machine import cpu_description
 from keras_gan.options import OneLineArgumentParser, UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,16 +80,6 @@ def table(rows):
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores"
-
-
 def write_results(doc, rows, summaries, argv):
     first = summaries[0]
     e = first["evaluation"]
@@ -100,7 +89,7 @@ def write_results(doc, rows, summaries, argv):
         for r, s in zip(rows, summaries)
     ]
     block = "\n".join([
-        f"Made by `python -m keras_gan.experiments {' '.join(argv)}`".rstrip() + f" on {machine()}.",
+        f"Made by `python -m keras_gan.experiments {' '.join(argv)}`".rstrip() + f" on {cpu_description()}.",
         f"Data: {first['data']}. Evaluation {e['reference']}. Real-vs-real Fréchet floor: "
         f"{e['frechet_distance_real_train_vs_reference']:.2f}. Classifier accuracy on the reference "
         f"images: {e['classifier']['test_accuracy']:.4f}. {e['num_samples']:,} samples per run.",
@@ -120,14 +109,7 @@ def write_results(doc, rows, summaries, argv):
         *[f"**{r[0]}, seed {r[1]}**\n\n![{r[0]} seed {r[1]}](images/results/{r[0]}-s{r[1]}.png)\n"
           for r in rows],
     ])
-    with open(doc) as f:
-        text = f.read()
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(text):
-        raise UserError(f"{doc}: no results block ({BEGIN} ... {END}).")
-    with atomic_path(doc) as tmp:
-        with open(tmp, "w") as f:
-            f.write(pattern.sub(lambda _: f"{BEGIN}\n{block}\n{END}", text))
+    replace_marked_block(doc, BEGIN, END, block)
 
 
 def main(argv=None):

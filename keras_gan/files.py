@@ -49,23 +49,24 @@ def check_writable_dir(path, flag):
     made and removed), so a run that fails a later check does not leave an
     empty run directory.
     """
-    try:
-        _probe_dir(path)
-    except OSError as e:
-        raise UserError(f"{flag} {path}: not writable ({e.strerror or type(e).__name__}).") from None
+    _probe_dir(path, flag, path)
 
 
 def check_writable_file(path, flag):
     """Prove that file `path` can be written (its folder writable, itself not a folder)."""
     if os.path.isdir(path):
         raise UserError(f"{flag} {path}: is a directory, expected a file name.")
+    _probe_dir(os.path.dirname(os.path.abspath(path)), flag, path)
+
+
+def _probe_dir(path, flag, shown):
     try:
-        _probe_dir(os.path.dirname(os.path.abspath(path)))
+        _write_test(path)
     except OSError as e:
-        raise UserError(f"{flag} {path}: not writable ({e.strerror or type(e).__name__}).") from None
+        raise UserError(f"{flag} {shown}: not writable ({e.strerror or type(e).__name__}).") from None
 
 
-def _probe_dir(path):
+def _write_test(path):
     # Probe the nearest folder that exists with a uniquely named temporary
     # folder, rather than create `path` itself: processes that start together
     # (the workers of a cluster) may probe the same path at the same moment.
@@ -75,6 +76,21 @@ def _probe_dir(path):
     if not os.path.isdir(existing):
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), existing)
     tempfile.TemporaryDirectory(dir=existing, prefix=".write-test-").cleanup()
+
+
+def replace_marked_block(path, begin, end, body):
+    """Rewrite the text between the marker lines `begin` and `end` of file `path`
+    (generated sections of docs), atomically; UserError if the markers are missing."""
+    import re
+
+    with open(path) as f:
+        text = f.read()
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        raise UserError(f"{path}: no generated block ({begin} ... {end}).")
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write(pattern.sub(lambda _: f"{begin}\n{body}\n{end}", text))
 
 
 def remove_tree(path):

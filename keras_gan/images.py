@@ -35,6 +35,17 @@ def load_grid_png(path, scale=2):
         return np.asarray(png.convert("L"))[::scale, ::scale].copy()
 
 
+def save_figure_png(fig, path, dpi=100):
+    """Write a matplotlib figure as PNG (atomically) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def save_grid_png(path, images, cols=None, scale=2):
     """Write `images` (in [0, 1]) as a grid PNG, enlarged `scale` times."""
     from PIL import Image

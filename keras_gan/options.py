@@ -22,6 +22,14 @@ MAX_SEED = 2**31 - 1
 MAX_SAMPLES = 10_000
 
 
+def check_sample_request(num_samples, seed):
+    """The bounds every command puts on how many images it draws, and from which seed."""
+    if not 1 <= num_samples <= MAX_SAMPLES:
+        raise UserError(f"--num-samples {num_samples}: expected 1..{MAX_SAMPLES}.")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed {seed}: expected 0..{MAX_SEED}.")
+
+
 class UserError(ValueError):
     """A mistake in the user's flags, files or data. The message is one line
     that names the flag, file or value; command lines print it and exit 2."""

@@ -55,7 +55,7 @@ def mark_unfinished(run_dir):
 
 
 def first_difference(saved, settings, ignore=()):
-    """The first flag whose value differs, as "--flag: saved -> now", or None."""
+    """The first flag whose value differs, as "--flag A there, B now", or None."""
     for key in sorted(set(saved) | set(settings)):
         if key in ignore:
             continue

@@ -6,20 +6,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_gan.files import atomic_path  # noqa: E402
+from keras_gan.images import save_figure_png  # noqa: E402
 from keras_gan.toy.densities import LOG_4  # noqa: E402
 
 DATA_STYLE = dict(color="black", ls=":", lw=2, label="$p_{data}$")
 G_STYLE = dict(color="green", lw=2, label="$p_g$")
 D_STYLE = dict(color="tab:blue", ls="--", lw=2, label="$D(x)$")
-
-
-def _save(fig, path):
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
 
 
 def figure_1(panels, x, path):
@@ -44,7 +36,7 @@ def figure_1(panels, x, path):
         ax.set_xlim(-2.0, 3.5)
     axes[0].legend(loc="upper left", fontsize=8)
     axes[1].legend(loc="upper left", fontsize=8)
-    return _save(fig, path)
+    return save_figure_png(fig, path)
 
 
 def d_star(result, path):
@@ -61,7 +53,7 @@ def d_star(result, path):
     steps = [row["steps"] for row in result["rows"]]
     errors.loglog(steps, [row["max_error"] for row in result["rows"]], marker="o")
     errors.set(title="max |D − D*| where $p_{data}$ or $p_g$ > 0.05", xlabel="D updates")
-    return _save(fig, path)
+    return save_figure_png(fig, path)
 
 
 def value(rows, path):
@@ -74,7 +66,7 @@ def value(rows, path):
     v.legend(fontsize=8)
     j.semilogy(steps, [max(r["jsd"], 1e-7) for r in rows], lw=2)
     j.set(title="JSD($p_{data}$ ‖ $p_g$) in nats", xlabel="generator updates")
-    return _save(fig, path)
+    return save_figure_png(fig, path)
 
 
 def gradients(result, path):
@@ -98,7 +90,7 @@ def gradients(result, path):
     measured.set(title="at G's samples, after D learned to reject them",
                  xlabel="D(G(z)) per sample", ylabel="|∂ loss / ∂ logit|")
     measured.legend(fontsize=8, markerscale=4)
-    return _save(fig, path)
+    return save_figure_png(fig, path)
 
 
 def mixture(result, path):
@@ -113,4 +105,4 @@ def mixture(result, path):
         ax.set_title(f"after {snap['step']} steps", fontsize=10)
         ax.set_ylim(0, 1.2)
     np.atleast_1d(axes)[0].legend(fontsize=7, loc="upper left")
-    return _save(fig, path)
+    return save_figure_png(fig, path)

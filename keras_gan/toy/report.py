@@ -1,11 +1,10 @@
 """Run the experiments, draw the figures, write the numbers into docs/theory.md."""
 
 import os
-import re
 
 import numpy as np
 
-from keras_gan.files import atomic_path
+from keras_gan.files import replace_marked_block
 from keras_gan.toy import experiments, figures
 from keras_gan.toy.densities import LOG_4
 
@@ -30,7 +29,7 @@ def make_all(out_dir, doc=None, scale=1.0):
     written.append(figures.mixture(experiments.mixture_run(steps(4000), every=steps(1000)),
                                    path("mixture.png")))
     if doc:
-        write_numbers(doc, numbers_table(convergence, equilibrium, run, rejected))
+        replace_marked_block(doc, BEGIN, END, numbers_table(convergence, equilibrium, run, rejected))
         written.append(doc)
     return written
 
@@ -60,15 +59,3 @@ def numbers_table(convergence, equilibrium, run, rejected):
     cell = lambda text: text.replace("|", "\\|")  # noqa: E731  (a | inside a cell ends it)
     lines += [f"| {cell(what)} | {cell(value)} |" for what, value in rows]
     return "\n".join(lines)
-
-
-def write_numbers(doc, table):
-    with open(doc) as f:
-        text = f.read()
-    block = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if not block.search(text):
-        raise ValueError(f"{doc}: no numbers block ({BEGIN} ... {END}).")
-    text = block.sub(lambda _: f"{BEGIN}\n{table}\n{END}", text)
-    with atomic_path(doc) as tmp:
-        with open(tmp, "w") as f:
-            f.write(text)
