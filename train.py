@@ -28,6 +28,7 @@ from keras_gan import runs
 from keras_gan.distribute import STRATEGIES
 from keras_gan.files import check_writable_dir
 from keras_gan.options import (
+    AUGMENTATIONS,
     DATASETS,
     DEFAULT_BETA_1,
     DEFAULT_LEARNING_RATE,
@@ -39,6 +40,7 @@ from keras_gan.options import (
     NonFiniteLoss,
     OneLineArgumentParser,
     UserError,
+    parse_augmentation,
 )
 
 USAGE_ERROR = 2
@@ -97,6 +99,15 @@ def build_parser():
                    help="non_saturating: -log D(G(z)) (default); minimax: log(1 - D(G(z)))")
     p.add_argument("--label-smoothing", type=_number(float, minimum=0.0, below=1.0),
                    default=0.0, help="one-sided: real targets become 1 - s (default: 0)")
+    p.add_argument("--augmentation", default="none",
+                   help="DiffAugment transforms of every image D sees, real and fake: none, or "
+                        f"a comma-separated list of {', '.join(AUGMENTATIONS)} (default: none)")
+    p.add_argument("--r1-gamma", type=_number(float, minimum=0.0), default=0.0,
+                   help="R1 penalty on D's gradient at real images, (gamma/2) E||grad D||^2 "
+                        "(default: 0, none)")
+    p.add_argument("--ema", type=_number(float, minimum=0.0, below=1.0), default=0.0,
+                   help="decay of an exponential moving average of G's weights, used for "
+                        "samples, evaluation and export (default: 0, none)")
     p.add_argument("--dataset", choices=DATASETS, default="mnist")
     p.add_argument("--data-dir", help="folder with the IDX .gz files (offline use)")
     p.add_argument("--split", default="train",
@@ -152,6 +163,10 @@ def parse_args(argv):
     is loaded, and nothing is created yet.
     """
     args = build_parser().parse_args(argv)
+    try:
+        args.augmentation = ",".join(parse_augmentation(args.augmentation)) or "none"
+    except ValueError as e:
+        raise UserError(f"--augmentation {args.augmentation}: {e}") from None
     if args.strategy == "multi_worker" and args.seed is None:
         raise UserError(
             "--strategy multi_worker needs --seed: every worker must start from "
@@ -360,11 +375,14 @@ def build_training(args, plan, strategy):
             k=args.k,
             generator_loss=args.generator_loss,
             label_smoothing=args.label_smoothing,
+            augmentation=args.augmentation,
+            r1_gamma=args.r1_gamma,
             seed=args.seed,
         )
         gan.compile(
             d_optimizer=default_optimizer(args.learning_rate, args.beta_1, "d_optimizer"),
-            g_optimizer=default_optimizer(args.learning_rate, args.beta_1, "g_optimizer"),
+            g_optimizer=default_optimizer(args.learning_rate, args.beta_1, "g_optimizer",
+                                          ema=args.ema or None),
             jit_compile=plan.jit_compile,
             steps_per_execution=min(plan.steps_per_execution, plan.steps),
         )
@@ -422,7 +440,7 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
     if not args.no_export:
         # Tagged with the weights' digest: a rerun after a kill finds this
         # version instead of adding a copy.
-        exported = export.export_generator(gan.generator, args.export_dir, tag=digest)
+        exported = export.export_generator(gan.sampling_generator(), args.export_dir, tag=digest)
     kill_point("after_export")
     evaluation = None
     if plan.evaluation:
@@ -501,13 +519,16 @@ def kill_at_step_callback(step):
 
 
 def weights_digest(gan):
-    """SHA-256 of all of the GAN's weights: equal digests, bit-identical models."""
+    """SHA-256 of all of the GAN's weights (and of the averaged generator's,
+    with EMA): equal digests, bit-identical models."""
     import hashlib
 
     import numpy as np
 
     digest = hashlib.sha256()
-    for weight in gan.weights:
+    sampling = gan.sampling_generator()
+    averaged = sampling.weights if sampling is not gan.generator else []
+    for weight in gan.weights + averaged:
         digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
     return digest.hexdigest()
 

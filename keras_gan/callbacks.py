@@ -96,7 +96,8 @@ class GANMonitor(keras.callbacks.Callback):
         }
 
     def _images(self, z):
-        return keras.ops.convert_to_numpy(to_unit_range(self.model.generator(z, training=False)))
+        generator = self.model.sampling_generator()  # the averaged G when there is one
+        return keras.ops.convert_to_numpy(to_unit_range(generator(z, training=False)))
 
     def _d_probabilities(self, images):
         logits = self.model.discriminator(images, training=False)
@@ -159,7 +160,7 @@ class GANMonitor(keras.callbacks.Callback):
         self.frames.append(grid)
         save_grid_png(os.path.join(self.run_dir, "samples", f"epoch_{epoch + 1:03d}.png"), images)
         fake_z = self.model.latent_vectors(len(self.real_images), seed=self.seed + epoch + 1)
-        fakes = self.model.generator(fake_z, training=False)
+        fakes = self.model.generator(fake_z, training=False)  # the G that D plays against
         with self.writer.as_default():
             tf.summary.image("samples/fixed_noise", grid[None, :, :, None], step=epoch)
             tf.summary.histogram("d_output/real", self._d_probabilities(self.real_images), step=epoch)

@@ -200,7 +200,8 @@ def export_checkpoint(argv):
         # (`import keras_gan` alone is lazy).
         from keras_gan.gan import load_checkpoint
 
-    return export_generator(load_checkpoint(args.checkpoint).generator, args.export_dir)
+    # The generator the run itself would export: with EMA, the averaged weights.
+    return export_generator(load_checkpoint(args.checkpoint).sampling_generator(), args.export_dir)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,21 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gan import losses
-from keras_gan.options import DEFAULT_BETA_1, DEFAULT_LEARNING_RATE
+from keras_gan import augment, losses
+from keras_gan.options import DEFAULT_BETA_1, DEFAULT_LEARNING_RATE, parse_augmentation
 
 
 def default_optimizer(
-    learning_rate=DEFAULT_LEARNING_RATE, beta_1=DEFAULT_BETA_1, name="adam"
+    learning_rate=DEFAULT_LEARNING_RATE, beta_1=DEFAULT_BETA_1, name="adam", ema=None
 ):
-    """Adam(2e-4, beta_1=0.5): the DCGAN settings, stable for both families."""
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, name=name)
+    """Adam(2e-4, beta_1=0.5): the DCGAN settings, stable for both families.
+
+    `ema`: keep an exponential moving average of the weights with this decay
+    (Keras' `use_ema`); for G's optimizer, `GAN.sampling_generator` samples
+    from the averaged weights.
+    """
+    extra = {} if ema is None else {"use_ema": True, "ema_momentum": ema}
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, name=name, **extra)
 
 
 def to_unit_range(images):
@@ -53,6 +59,20 @@ def _replicas_in_sync():
     return tf.distribute.get_replica_context().num_replicas_in_sync
 
 
+def _replica_slice(values, n):
+    """This replica's n rows of `values`, drawn for the whole global batch.
+
+    Every replica holds the same seed state, so a plain draw would be the same
+    on every replica. Drawing for the global batch and keeping a slice gives
+    replicas different draws, and N replicas exactly what one device would
+    draw for the same global batch."""
+    context = tf.distribute.get_replica_context()
+    if context.num_replicas_in_sync == 1:
+        return values
+    start = context.replica_id_in_sync_group * n
+    return values[start : start + n]
+
+
 @keras.saving.register_keras_serializable(package="keras_gan")
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other.
@@ -67,6 +87,12 @@ class GAN(keras.Model):
             "minimax" (log(1 - D(G(z))), the paper's value function).
         label_smoothing: one-sided label smoothing for the real targets of D,
             in [0, 1).
+        augmentation: DiffAugment transforms applied to every image D sees,
+            real and fake, in both players' updates: a tuple or a
+            comma-separated string of "translation", "cutout" (keras_gan/augment.py);
+            () or "none" for none (the paper).
+        r1_gamma: weight of the R1 penalty (gamma / 2) E_x ||grad_x D(x)||^2
+            on D's logit at real images (Mescheder et al. 2018); 0: none.
         seed: seed of the noise stream used in training (None: random).
 
     Calling the model, `gan(z)`, runs the generator; `gan.generate(n)` returns
@@ -80,6 +106,8 @@ class GAN(keras.Model):
         k=1,
         generator_loss="non_saturating",
         label_smoothing=0.0,
+        augmentation=(),
+        r1_gamma=0.0,
         seed=None,
         **kwargs,
     ):
@@ -95,13 +123,24 @@ class GAN(keras.Model):
             raise ValueError(
                 f"label_smoothing must be in [0, 1), got {label_smoothing!r}."
             )
+        if isinstance(augmentation, str):
+            augmentation = parse_augmentation(augmentation)
+        augmentation = tuple(augmentation)
+        parse_augmentation(",".join(augmentation))  # ValueError for unknown names
+        if not r1_gamma >= 0.0:
+            raise ValueError(f"r1_gamma must be >= 0, got {r1_gamma!r}.")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.k = k
         self.generator_loss = generator_loss
         self.label_smoothing = float(label_smoothing)
+        self.augmentation = augmentation
+        self.r1_gamma = float(r1_gamma)
         self.seed = seed
+        # Set around Keras' attribute tracking: the copy is derived from the
+        # optimizer's averages, not part of the saved model.
+        object.__setattr__(self, "_averaged_generator", None)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -192,15 +231,20 @@ class GAN(keras.Model):
         # G's forward pass happens outside the tape: D's update needs no
         # gradient through G, and G's weights must not change here.
         fake_images = self.generator(self.sample_z(batch_size), training=True)
+        real_images = self.augment(real_images, batch_size)
+        fake_images = self.augment(fake_images, batch_size)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real_images, training=True)
+            if self.r1_gamma > 0.0:
+                real_logits, penalty = self._logits_and_r1(real_images)
+            else:
+                real_logits, penalty = self.discriminator(real_images, training=True), 0.0
             fake_logits = self.discriminator(fake_images, training=True)
             d_loss = ops.mean(
                 losses.discriminator_loss(
                     real_logits, fake_logits, self.label_smoothing
                 )
             )
-            replica_loss = d_loss / _replicas_in_sync()
+            replica_loss = (d_loss + penalty) / _replicas_in_sync()
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply(tape.gradient(replica_loss, variables), variables)
         self.d_loss_tracker.update_state(d_loss)
@@ -208,11 +252,23 @@ class GAN(keras.Model):
         self.d_fake_tracker.update_state(ops.sigmoid(ops.cast(fake_logits, "float32")))
         return d_loss
 
+    def _logits_and_r1(self, real_images):
+        """D's logits at real images, and (gamma / 2) mean ||grad_x logit||^2."""
+        with tf.GradientTape() as tape:
+            tape.watch(real_images)
+            real_logits = self.discriminator(real_images, training=True)
+            # Each logit depends on its own image only, so the gradient of
+            # the sum holds every image's own gradient.
+            logit_sum = ops.sum(ops.cast(real_logits, "float32"))
+        gradients = tape.gradient(logit_sum, real_images)
+        squared_norms = ops.sum(ops.square(ops.cast(gradients, "float32")), axis=(1, 2, 3))
+        return real_logits, 0.5 * self.r1_gamma * ops.mean(squared_norms)
+
     def generator_step(self, batch_size):
         """One update of G on m fresh noise samples; D is used, not updated."""
         with tf.GradientTape() as tape:
             fake_images = self.generator(self.sample_z(batch_size), training=True)
-            fake_logits = self.discriminator(fake_images, training=True)
+            fake_logits = self.discriminator(self.augment(fake_images, batch_size), training=True)
             g_loss = ops.mean(losses.generator_loss(fake_logits, self.generator_loss))
             replica_loss = g_loss / _replicas_in_sync()
         variables = self.generator.trainable_variables
@@ -220,22 +276,26 @@ class GAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         return g_loss
 
+    def augment(self, images, n):
+        """`images` with this GAN's DiffAugment transforms applied (or as they are)."""
+        if not self.augmentation:
+            return images
+        replicas = _replicas_in_sync()
+        image_shape = tuple(images.shape[1:3])
+        parameters = augment.draw_parameters(
+            self.augmentation, n * replicas, self.seed_generator, image_shape
+        )
+        parameters = [_replica_slice(p, n) for p in parameters]
+        return augment.augment(images, self.augmentation, parameters)
+
     def sample_z(self, n):
         """n latent vectors z ~ N(0, I) from the model's training noise stream.
 
-        Under tf.distribute every replica holds the same seed state, so a
-        plain draw would give every replica the *same* z. Instead each draws
-        the noise of the whole global batch and keeps its own slice: replicas
-        get different z, and N replicas see exactly the z that one device
-        would see for the same global batch.
+        Under tf.distribute, each replica draws the noise of the whole global
+        batch and keeps its own slice (`_replica_slice`).
         """
-        context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync
-        z = keras.random.normal((n * replicas, self.latent_dim), seed=self.seed_generator)
-        if replicas == 1:
-            return z
-        start = context.replica_id_in_sync_group * n
-        return z[start : start + n]
+        z = keras.random.normal((n * _replicas_in_sync(), self.latent_dim), seed=self.seed_generator)
+        return _replica_slice(z, n)
 
     # -------------------------------------------------------------- generation
     def call(self, z, training=False):
@@ -247,10 +307,31 @@ class GAN(keras.Model):
         return keras.random.normal((n, self.latent_dim), seed=seed)
 
     def generate(self, n, seed=None, batch_size=1024):
-        """n generated images as a NumPy array [n, 28, 28, 1] in [0, 1]."""
+        """n images from `sampling_generator()`, a NumPy array [n, 28, 28, 1] in [0, 1]."""
         z = self.latent_vectors(n, seed)
-        images = self.generator.predict(z, batch_size=batch_size, verbose=0)
+        images = self.sampling_generator().predict(z, batch_size=batch_size, verbose=0)
         return ops.convert_to_numpy(to_unit_range(images))
+
+    def sampling_generator(self):
+        """The generator to draw samples from, export and evaluate.
+
+        G itself, unless G's optimizer keeps an exponential moving average of
+        its weights (`default_optimizer(ema=...)`, Keras' `use_ema`): then a
+        copy of G holding the averaged weights (and G's BatchNorm statistics).
+        Keras' `fit` would only swap averages into `model.optimizer`'s
+        variables, and into the training weights themselves; this copy leaves
+        training untouched, so a run can resume or go on training.
+        """
+        averages = getattr(self.g_optimizer, "_model_variables_moving_average", None)
+        if not getattr(self.g_optimizer, "use_ema", False) or averages is None:
+            return self.generator
+        if self._averaged_generator is None:
+            object.__setattr__(self, "_averaged_generator", keras.models.clone_model(self.generator))
+        copy = self._averaged_generator
+        trainable = {id(v): a for v, a in zip(self.generator.trainable_weights, averages)}
+        for source, target in zip(self.generator.weights, copy.weights):
+            target.assign(ops.convert_to_numpy(trainable.get(id(source), source)))
+        return copy
 
     # ------------------------------------------------------------ serialization
     def get_config(self):
@@ -262,6 +343,8 @@ class GAN(keras.Model):
             "k": self.k,
             "generator_loss": self.generator_loss,
             "label_smoothing": self.label_smoothing,
+            "augmentation": ",".join(self.augmentation) or "none",
+            "r1_gamma": self.r1_gamma,
             "seed": self.seed,
         }
 

@@ -10,6 +10,7 @@ import argparse
 MODEL_FAMILIES = ("mlp", "conv")
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 DATASETS = ("mnist", "fashion_mnist")
+AUGMENTATIONS = ("translation", "cutout")  # DiffAugment transforms (keras_gan/augment.py)
 
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 32
@@ -28,6 +29,21 @@ def check_sample_request(num_samples, seed):
         raise UserError(f"--num-samples {num_samples}: expected 1..{MAX_SAMPLES}.")
     if not 0 <= seed <= MAX_SEED:
         raise UserError(f"--seed {seed}: expected 0..{MAX_SEED}.")
+
+
+def parse_augmentation(text):
+    """"translation,cutout" -> ("translation", "cutout"); "none" or "" -> ().
+    ValueError naming the unknown or repeated part for anything else."""
+    if text in (None, "", "none"):
+        return ()
+    parts = tuple(part.strip() for part in text.split(","))
+    for part in parts:
+        if part not in AUGMENTATIONS:
+            raise ValueError(f"unknown augmentation {part!r}: expected none or a "
+                             f"comma-separated list of {', '.join(AUGMENTATIONS)}")
+    if len(set(parts)) != len(parts):
+        raise ValueError(f"augmentation {text!r} names a transform twice")
+    return parts
 
 
 class UserError(ValueError):

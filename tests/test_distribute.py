@@ -20,29 +20,37 @@ def two_cpu_strategy():
     return mirrored_strategy(TWO_CPUS)
 
 
-def build(strategy, k, seed=0):
+def build(strategy, k, seed=0, ema=False, **gan_kwargs):
     with strategy.scope():
         keras.utils.set_random_seed(seed)
-        gan = GAN(*build_models("mlp"), k=k, seed=seed)
+        gan = GAN(*build_models("mlp"), k=k, seed=seed, **gan_kwargs)
         # Plain SGD with a large step: Adam's normalisation would hide a 2x
         # gradient error, SGD shows it as a 2x weight change.
-        gan.compile(d_optimizer=keras.optimizers.SGD(1.0), g_optimizer=keras.optimizers.SGD(1.0),
+        g_optimizer = keras.optimizers.SGD(1.0, use_ema=ema, ema_momentum=0.5)
+        gan.compile(d_optimizer=keras.optimizers.SGD(1.0), g_optimizer=g_optimizer,
                     jit_compile=False)
     return gan
+
+
+def arr(variable):
+    return keras.ops.convert_to_numpy(variable)
 
 
 def weights(gan):
     return [keras.ops.convert_to_numpy(v) for v in gan.generator.variables + gan.discriminator.variables]
 
 
-@pytest.mark.parametrize("k", [1, 2])
-def test_two_replicas_train_exactly_like_one_device(k):
+STABILISED = {"augmentation": "translation,cutout", "r1_gamma": 0.5, "ema": True}
+
+
+@pytest.mark.parametrize("k,stabilisers", [(1, {}), (2, {}), (2, STABILISED)])
+def test_two_replicas_train_exactly_like_one_device(k, stabilisers):
     images = tiny_images(k * GLOBAL_BATCH, seed=k).astype("float32") / 127.5 - 1.0
     step = tf.data.Dataset.from_tensors(images)
 
-    single = build(tf.distribute.get_strategy(), k)
+    single = build(tf.distribute.get_strategy(), k, **stabilisers)
     mirrored_strategy = two_cpu_strategy()
-    mirrored = build(mirrored_strategy, k)
+    mirrored = build(mirrored_strategy, k, **stabilisers)
     mirrored.set_weights(single.get_weights())
     initial = weights(single)
     assert mirrored_strategy.num_replicas_in_sync == 2
@@ -54,6 +62,10 @@ def test_two_replicas_train_exactly_like_one_device(k):
     assert moved > 1e-2  # a 2x gradient error would be far outside the tolerance below
     for a, b in zip(weights(single), weights(mirrored)):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+    # With EMA, the averaged generator too (each replica augments its own
+    # slice of the global batch's draws, so the updates agree as well).
+    for a, b in zip(single.sampling_generator().weights, mirrored.sampling_generator().weights):
+        np.testing.assert_allclose(arr(a), arr(b), atol=1e-5, rtol=0)
     # Logged metrics are the true values, not 1/N of them.
     for name in ("d_loss", "g_loss", "d_real", "d_fake"):
         assert mirrored_history[name][0] == pytest.approx(single_history[name][0], rel=1e-5)

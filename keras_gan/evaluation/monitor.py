@@ -39,8 +39,9 @@ class QualityMonitor(keras.callbacks.Callback):
         self.z = self.model.latent_vectors(self.samples, seed=self.seed + 20_000)
 
     def measure(self):
+        generator = self.model.sampling_generator()
         images = np.concatenate([
-            keras.ops.convert_to_numpy(to_unit_range(self.model.generator(self.z[i:i + 500], training=False)))
+            keras.ops.convert_to_numpy(to_unit_range(generator(self.z[i:i + 500], training=False)))
             for i in range(0, self.samples, 500)
         ])
         fake, probabilities = self.classifier.features_and_probabilities(images)
