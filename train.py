@@ -33,6 +33,7 @@ from keras_gan.options import (
     DEFAULT_BETA_1,
     DEFAULT_LEARNING_RATE,
     GENERATOR_LOSSES,
+    LR_SCHEDULES,
     LATENT_DIM,
     MAX_SAMPLES,
     MAX_SEED,
@@ -51,6 +52,8 @@ KILL_AT_ENV = "KERAS_GAN_KILL_AT"
 # Training length when --epochs is not given: the conv GAN draws clearly
 # recognisable digits after about this many generator updates at batch 64.
 DEFAULT_STEPS = 5000
+# The most per-epoch evaluations (TensorBoard eval/*) in one run.
+EVALUATIONS = 50
 
 
 def _number(kind, minimum=None, below=None, above=None, maximum=None):
@@ -82,8 +85,10 @@ def build_parser():
     p.add_argument("--model", choices=MODEL_FAMILIES, default="conv",
                    help="model family (default: conv)")
     p.add_argument("--epochs", type=_number(int, minimum=1),
-                   help=f"passes over the data (default: enough for {DEFAULT_STEPS:,} "
-                        "training steps: 6 on full MNIST, 65 on the 5,000-image sample)")
+                   help="passes over the data (default: as many as --steps needs)")
+    p.add_argument("--steps", type=_number(int, minimum=1),
+                   help=f"generator updates to train, rounded up to whole epochs "
+                        f"(default: {DEFAULT_STEPS:,} unless --epochs is given)")
     p.add_argument("--batch-size", type=_number(int, minimum=1), default=64,
                    help="m: images per discriminator/generator update (default: 64)")
     p.add_argument("--k", type=_number(int, minimum=1), default=1,
@@ -93,6 +98,9 @@ def build_parser():
     p.add_argument("--learning-rate", type=_number(float, above=0.0),
                    default=DEFAULT_LEARNING_RATE,
                    help=f"Adam learning rate of both players (default: {DEFAULT_LEARNING_RATE})")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                   help="constant, or linear: decay both learning rates to 0 over the run "
+                        "(default: constant)")
     p.add_argument("--beta-1", type=_number(float, minimum=0.0, below=1.0), default=DEFAULT_BETA_1,
                    help=f"Adam beta_1 (default: {DEFAULT_BETA_1})")
     p.add_argument("--generator-loss", choices=GENERATOR_LOSSES, default="non_saturating",
@@ -177,6 +185,10 @@ def parse_args(argv):
             "--steps-per-execution must be 1 with --strategy multi_worker "
             "(Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy)"
         )
+    if args.epochs is not None and args.steps is not None:
+        raise UserError("--epochs and --steps both set the training length: give one")
+    if args.epochs is None and args.steps is None:
+        args.steps = DEFAULT_STEPS  # recorded in run.json: a later default does not change this run
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         raise UserError(f"--data-dir {args.data_dir}: no such directory")
     if args.summary:
@@ -306,7 +318,7 @@ def plan_run(args, strategy):
     plan = Plan(
         real=real,
         steps=steps,
-        epochs=args.epochs or math.ceil(DEFAULT_STEPS / steps),
+        epochs=args.epochs or math.ceil(args.steps / steps),
         chief=chief,
         steps_per_execution=args.steps_per_execution or (1 if multi_worker else 16),
         jit_compile=args.jit_compile == "on" or (
@@ -379,10 +391,12 @@ def build_training(args, plan, strategy):
             r1_gamma=args.r1_gamma,
             seed=args.seed,
         )
+        total_steps = plan.epochs * plan.steps
         gan.compile(
-            d_optimizer=default_optimizer(args.learning_rate, args.beta_1, "d_optimizer"),
-            g_optimizer=default_optimizer(args.learning_rate, args.beta_1, "g_optimizer",
-                                          ema=args.ema or None),
+            d_optimizer=default_optimizer(
+                learning_rate(args, total_steps * args.k), args.beta_1, "d_optimizer"),
+            g_optimizer=default_optimizer(
+                learning_rate(args, total_steps), args.beta_1, "g_optimizer", ema=args.ema or None),
             jit_compile=plan.jit_compile,
             steps_per_execution=min(plan.steps_per_execution, plan.steps),
         )
@@ -403,7 +417,10 @@ def build_training(args, plan, strategy):
         from keras_gan.evaluation.monitor import QualityMonitor
 
         data, classifier = plan.evaluation
-        callbacks.append(QualityMonitor(args.logdir, classifier, data, seed=args.seed))
+        # About 0.5 s per evaluation: at most EVALUATIONS per run, so that a
+        # run of many short epochs does not spend minutes on them.
+        every = math.ceil(plan.epochs / EVALUATIONS)
+        callbacks.append(QualityMonitor(args.logdir, classifier, data, seed=args.seed, every=every))
     if os.environ.get(KILL_AT_ENV, "").startswith("step:"):
         callbacks.append(kill_at_step_callback(int(os.environ[KILL_AT_ENV][5:])))
     # Last, so that an epoch is backed up only when every other callback is done with it.
@@ -417,6 +434,17 @@ def build_training(args, plan, strategy):
         flush=True,
     )
     return gan, dataset, callbacks
+
+
+def learning_rate(args, updates):
+    """--learning-rate, or with --lr-schedule linear a schedule from it down
+    to 0 over `updates` optimizer steps (D makes k per generator step). A
+    function of the optimizer's step count, so a resumed run continues it."""
+    import keras
+
+    if args.lr_schedule == "constant":
+        return args.learning_rate
+    return keras.optimizers.schedules.PolynomialDecay(args.learning_rate, updates, 0.0, power=1.0)
 
 
 def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):

@@ -22,16 +22,23 @@ from keras_gan.machine import cpu_description
 from keras_gan.options import OneLineArgumentParser, UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGS = {  # name: train.py flags; the rest are train.py's defaults
-    "conv-k1-ns": ["--model", "conv"],
-    "conv-k2-ns": ["--model", "conv", "--k", "2"],
-    "conv-k1-minimax": ["--model", "conv", "--generator-loss", "minimax"],
-    "conv-k1-ns-ls0.1": ["--model", "conv", "--label-smoothing", "0.1"],
-    "mlp-k1-ns": ["--model", "mlp"],
-    "mlp-k2-ns": ["--model", "mlp", "--k", "2"],
-    "mlp-k1-minimax": ["--model", "mlp", "--generator-loss", "minimax"],
-    "mlp-k1-ns-ls0.1": ["--model", "mlp", "--label-smoothing", "0.1"],
+# The paper's settings: a fixed 5,000 generator updates and none of the
+# stabilisers, whatever train.py's defaults are.
+PAPER = {"--steps": "5000", "--augmentation": "none", "--r1-gamma": "0", "--ema": "0"}
+GRID = {  # name: train.py flags; MLP and conv x k x G loss x label smoothing
+    "conv-k1-ns": {**PAPER, "--model": "conv"},
+    "conv-k2-ns": {**PAPER, "--model": "conv", "--k": "2"},
+    "conv-k1-minimax": {**PAPER, "--model": "conv", "--generator-loss": "minimax"},
+    "conv-k1-ns-ls0.1": {**PAPER, "--model": "conv", "--label-smoothing": "0.1"},
+    "mlp-k1-ns": {**PAPER, "--model": "mlp"},
+    "mlp-k2-ns": {**PAPER, "--model": "mlp", "--k": "2"},
+    "mlp-k1-minimax": {**PAPER, "--model": "mlp", "--generator-loss": "minimax"},
+    "mlp-k1-ns-ls0.1": {**PAPER, "--model": "mlp", "--label-smoothing": "0.1"},
 }
+# The quality sweep: what changes training (not the fixed architectures),
+# each at the default run's budget; "default" is train.py with no flags.
+SWEEP = SWEEP_PLACEHOLDER
+CONFIGS = {**GRID, **SWEEP}
 PAPER_TABLE_1 = [  # Goodfellow et al. (2014), Table 1: MNIST Parzen log-likelihood
     ("DBN (Bengio et al. 2013)", "138 ± 2"),
     ("Stacked CAE (Bengio et al. 2013)", "121 ± 1.6"),
@@ -41,10 +48,21 @@ PAPER_TABLE_1 = [  # Goodfellow et al. (2014), Table 1: MNIST Parzen log-likelih
 BEGIN, END = "<!-- results from python -m keras_gan.experiments: begin -->", "<!-- results: end -->"
 
 
-def run_one(name, seed, runs_dir, extra):
+def train_flags(name, overrides):
+    """The config's flags, with `overrides` (a dict) replacing them; a
+    length override (--epochs or --steps) replaces the config's length."""
+    flags = dict(CONFIGS[name])
+    if {"--epochs", "--steps"} & set(overrides):
+        flags.pop("--steps", None)
+        flags.pop("--epochs", None)
+    flags.update(overrides)
+    return [part for flag, value in flags.items() for part in ((flag,) if value is None else (flag, value))]
+
+
+def run_one(name, seed, runs_dir, overrides):
     logdir = os.path.join(runs_dir, f"{name}-s{seed}")
-    command = [sys.executable, os.path.join(ROOT, "train.py"), *CONFIGS[name], "--seed", str(seed),
-               "--logdir", logdir, "--no-export", "--verbose", "0", *extra]
+    command = [sys.executable, os.path.join(ROOT, "train.py"), *train_flags(name, overrides),
+               "--seed", str(seed), "--logdir", logdir, "--no-export", "--verbose", "0"]
     print(" ".join(command[1:]), flush=True)
     result = subprocess.run(command, cwd=ROOT, text=True, capture_output=True)
     if result.returncode != 0:
@@ -59,7 +77,8 @@ def row(name, seed, summary):
     p = e["prdc"]
     return [
         name, str(seed), args["model"], str(args["k"]), args["generator_loss"].replace("_", "-"),
-        str(args["label_smoothing"]), f"{summary['steps']:,}", f"{summary['seconds']:.0f}",
+        str(args["label_smoothing"]), stabilisers(args), f"{summary['steps']:,}",
+        f"{summary['seconds']:.0f}",
         f"{e['frechet_distance']:.2f}", f"{e['frechet_ratio_to_real']:.1f}×",
         f"{e['kid']:.3f} ± {e['kid_standard_error']:.3f}",
         f"{p['precision']:.2f} / {p['recall']:.2f}", f"{p['density']:.2f} / {p['coverage']:.2f}",
@@ -70,12 +89,25 @@ def row(name, seed, summary):
     ]
 
 
-HEADER = ["run", "seed", "model", "k", "G loss", "label smoothing", "steps", "train s",
+def stabilisers(args):
+    parts = []
+    if args.get("augmentation", "none") != "none":
+        parts.append(f"DiffAugment {args['augmentation'].replace(',', '+')}")
+    if args.get("r1_gamma"):
+        parts.append(f"R1 γ={args['r1_gamma']:g}")
+    if args.get("ema"):
+        parts.append(f"EMA {args['ema']:g}")
+    return ", ".join(parts) or "none"
+
+
+HEADER = ["run", "seed", "model", "k", "G loss", "label smoothing", "stabilisers", "steps", "train s",
           "Fréchet", "÷ floor", "KID", "precision / recall", "density / coverage",
           "classes ≥ 5%", "classifier score", "Parzen", "NN distance samples / real"]
 
 
 def table(rows):
+    if not rows:
+        return "(none run)"
     lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
@@ -100,9 +132,13 @@ def write_results(doc, rows, summaries, argv):
         "| --- | --- |",
         *[f"| {a} | {b} |" for a, b in parzen_rows],
         "",
-        "### Every run",
+        "### The paper's grid: 5,000 steps, no stabilisers",
         "",
-        table(rows),
+        table([r for r in rows if r[0] in GRID]),
+        "",
+        "### The quality sweep: the default run's budget",
+        "",
+        table([r for r in rows if r[0] in SWEEP]),
         "",
         "### Samples (64 per run, the run's `samples.png`)",
         "",
@@ -127,19 +163,17 @@ def main(argv=None):
         args = parser.parse_args(argv)
         if not os.path.isfile(args.doc):
             raise UserError(f"--doc {args.doc}: no such file.")
-        extra = []
-        for flag, value in (("--epochs", args.epochs), ("--steps-per-epoch", args.steps_per_epoch),
-                            ("--classifier-dir", args.classifier_dir)):
-            if value is not None:
-                extra += [flag, str(value)]
+        overrides = {flag: str(value) for flag, value in (
+            ("--epochs", args.epochs), ("--steps-per-epoch", args.steps_per_epoch),
+            ("--classifier-dir", args.classifier_dir)) if value is not None}
         if args.no_download:
-            extra.append("--no-download")
+            overrides["--no-download"] = None
         rows, summaries = [], []
         images_dir = os.path.join(os.path.dirname(args.doc), "images", "results")
         os.makedirs(images_dir, exist_ok=True)
         for name in args.only or list(CONFIGS):
             for seed in args.seeds:
-                logdir, summary = run_one(name, seed, args.runs_dir, extra)
+                logdir, summary = run_one(name, seed, args.runs_dir, overrides)
                 shutil.copyfile(os.path.join(logdir, "samples.png"),
                                 os.path.join(images_dir, f"{name}-s{seed}.png"))
                 rows.append(row(name, seed, summary))

@@ -9,6 +9,7 @@ import argparse
 
 MODEL_FAMILIES = ("mlp", "conv")
 GENERATOR_LOSSES = ("non_saturating", "minimax")
+LR_SCHEDULES = ("constant", "linear")
 DATASETS = ("mnist", "fashion_mnist")
 AUGMENTATIONS = ("translation", "cutout")  # DiffAugment transforms (keras_gan/augment.py)
 

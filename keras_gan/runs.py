@@ -65,9 +65,23 @@ def first_difference(saved, settings, ignore=()):
     return None
 
 
+# What a run.json written before a flag existed ran with: the flag's "off".
+# (Runs without --epochs then trained 5,000 steps, the default of the time.)
+LEGACY_SETTINGS = {"augmentation": "none", "r1_gamma": 0.0, "ema": 0.0, "lr_schedule": "constant"}
+LEGACY_DEFAULT_STEPS = 5000
+
+
+def with_legacy_settings(saved):
+    if saved is None or "steps" in saved:
+        return saved
+    saved = {**LEGACY_SETTINGS, **saved}
+    saved["steps"] = LEGACY_DEFAULT_STEPS if saved.get("epochs") is None else None
+    return saved
+
+
 def check_same_run(run_dir, settings):
     """UserError unless `run_dir` is new or holds a run with these settings."""
-    saved = read_settings(run_dir)
+    saved = with_legacy_settings(read_settings(run_dir))
     if saved is None:
         return
     difference = first_difference(saved, settings)
@@ -89,7 +103,7 @@ def find_unfinished(root, settings, seed_given):
         if not os.path.isdir(run_dir) or is_finished(run_dir):
             continue
         try:
-            saved = read_settings(run_dir)
+            saved = with_legacy_settings(read_settings(run_dir))
         except UserError:
             continue
         if saved is not None and first_difference(saved, settings, ignore) is None:

@@ -254,6 +254,29 @@ def test_quality_monitor_logs_eval_scalars_and_warns_once_on_collapse(evaluation
     assert [e.step for e in events.Tensors("eval/modes")] == [0, 1, 2]
 
 
+def test_quality_monitor_every_n_epochs_and_always_after_the_last(evaluation, tmp_path):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    from keras_gan import GAN
+    from keras_gan.evaluation.monitor import QualityMonitor
+    from test_gan import small_models
+
+    data, model, _ = evaluation
+    gan = GAN(*small_models())
+    gan.compile()
+    monitor = QualityMonitor(str(tmp_path), model, data, samples=500, every=2)
+    monitor.set_model(gan)
+    monitor.set_params({"epochs": 5})
+    monitor.on_train_begin()
+    for epoch in range(5):
+        monitor.on_epoch_end(epoch)
+    monitor.on_train_end()
+    events = event_accumulator.EventAccumulator(str(tmp_path / "train"),
+                                                size_guidance={event_accumulator.TENSORS: 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("eval/frechet_distance")] == [1, 3, 4]
+
+
 def test_gan_monitor_warns_when_the_discriminator_wins_outright(tmp_path, capsys):
     from keras_gan.callbacks import GANMonitor
 

@@ -102,6 +102,10 @@ FLAG_VALUES = {
     "--verbose": st.sampled_from(["0", "1", "3"]),
     "--log-every-n-steps": st.sampled_from(["100", "0"]),
     "--data-dir": st.sampled_from(["/no/such/dir"]),
+    "--augmentation": st.sampled_from(["none", "translation,cutout", "cutout", "blur", "cutout,cutout", ""]),
+    "--r1-gamma": st.sampled_from(["0", "1", "-1", "nan"]),
+    "--ema": st.sampled_from(["0", "0.999", "1", "-0.5"]),
+    "--steps": st.sampled_from(["100", "0", "1e4"]),
 }
 SWITCHES = ["--no-download", "--no-export", "--fresh", "--bogus-flag"]
 

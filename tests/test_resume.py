@@ -96,3 +96,20 @@ def test_the_readme_command_resumes_the_newest_unfinished_run(tmp_path):
     summary = json.loads((tmp_path / "logs" / run_name / "summary.json").read_text())
     assert summary["args"]["seed"] == seed
     assert len(os.listdir(tmp_path / "logs")) == 2
+
+
+def test_run_json_written_before_the_stabiliser_and_steps_flags_still_matches(tmp_path):
+    """Such a run trained 5,000 steps without stabilisers: it resumes under the
+    flags that say so, and is refused under any others."""
+    from keras_gan import runs
+    from keras_gan.options import UserError
+
+    old = {"model": "conv", "k": 1, "epochs": None, "seed": 3}
+    (tmp_path / "run.json").write_text(json.dumps(old))
+    now = dict(old, steps=5000, augmentation="none", r1_gamma=0.0, ema=0.0)
+    runs.check_same_run(str(tmp_path), now)
+    for changed in ({"steps": 15000}, {"ema": 0.999}, {"augmentation": "translation"}):
+        with pytest.raises(UserError, match="--" + next(iter(changed)).replace("_", "-")):
+            runs.check_same_run(str(tmp_path), dict(now, **changed))
+    (tmp_path / "run.json").write_text(json.dumps(dict(old, epochs=4)))
+    runs.check_same_run(str(tmp_path), dict(now, epochs=4, steps=None))

@@ -50,6 +50,10 @@ def last_line(text):
         (["--beta-1", "nan"], "argument --beta-1: expected a finite number, got 'nan'"),
         (["--samples", "10001"], "argument --samples: must be <= 10000, got 10001"),
         (["--latent-dim", "100000"], "argument --latent-dim: must be <= 4096, got 100000"),
+        (["--augmentation", "blur"], "--augmentation blur: unknown augmentation 'blur'"),
+        (["--ema", "1"], "argument --ema: must be < 1.0, got 1"),
+        (["--r1-gamma", "-1"], "argument --r1-gamma: must be >= 0.0, got -1"),
+        (["--steps", "10", "--epochs", "2"], "--epochs and --steps both set the training length"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
@@ -137,6 +141,35 @@ def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, caps
     assert "trained 40 steps in" in capsys.readouterr().out
     again = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert again["weights_sha256"] == summary["weights_sha256"]
+
+
+def test_stabiliser_flags_reach_the_gan_and_the_export_holds_the_averaged_generator(
+        tmp_path, capsys, mnist_dir):
+    """--augmentation, --r1-gamma, --ema and --lr-schedule linear, end to end:
+    the saved GAN has them, both learning rates reached 0 at the last step
+    (D's after k times as many updates), and the SavedModel is the averaged G."""
+    import keras
+    import tensorflow as tf
+
+    argv = ["--model", "conv", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
+            "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "8", "--seed", "2",
+            "--augmentation", "translation,cutout", "--r1-gamma", "0.5", "--ema", "0.5",
+            "--lr-schedule", "linear", "--learning-rate", "1e-3", "--verbose", "0", "--no-eval",
+            "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+    assert train.main(argv) == 0
+    gan = keras.saving.load_model(str(tmp_path / "run" / "gan.keras"))
+    assert gan.augmentation == ("translation", "cutout") and gan.r1_gamma == 0.5
+    assert gan.g_optimizer.use_ema and gan.g_optimizer.ema_momentum == 0.5
+    assert int(gan.g_optimizer.iterations) == 6 and int(gan.d_optimizer.iterations) == 12
+    assert float(gan.g_optimizer.learning_rate) == float(gan.d_optimizer.learning_rate) == 0.0
+    schedule = gan.d_optimizer._learning_rate
+    assert float(schedule(6)) == pytest.approx(5e-4)  # halfway through D's 12 updates
+    served = tf.saved_model.load(str(tmp_path / "export" / "1")).signatures["serving_default"]
+    z = gan.latent_vectors(4, seed=1)
+    images = served(z=tf.constant(z))["images"].numpy()
+    np.testing.assert_allclose(images, gan.generate(4, seed=1), atol=1e-6)
+    raw = keras.ops.convert_to_numpy((gan.generator(z) + 1) / 2)
+    assert np.abs(images - raw).max() > 1e-3  # the averaged weights, not G's own
 
 
 def test_a_nan_stops_training_with_one_line_and_exports_nothing(tmp_path, capsys, mnist_dir):

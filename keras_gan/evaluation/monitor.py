@@ -1,7 +1,7 @@
-"""A cheap evaluation every epoch: TensorBoard `eval/*` and a warning on collapse.
+"""A cheap evaluation during training: TensorBoard `eval/*` and a warning on collapse.
 
-2,000 samples per epoch (fixed noise, so epochs are comparable) in the
-evaluation classifier's feature space: the Fréchet distance to the reference
+2,000 samples (fixed noise, so epochs are comparable) every `every` epochs
+and after the last one, in the evaluation classifier's feature space: the Fréchet distance to the reference
 images and its ratio to the real-vs-real floor, precision and recall
 (1,000 images each), the number of classes with at least 5% of the samples,
 and KL(class histogram || uniform). When the classes covered drop below
@@ -21,9 +21,9 @@ SAMPLES, PRDC_IMAGES = 2000, 1000
 
 
 class QualityMonitor(keras.callbacks.Callback):
-    def __init__(self, run_dir, classifier, data, seed=0, min_modes=8, samples=SAMPLES):
+    def __init__(self, run_dir, classifier, data, seed=0, min_modes=8, samples=SAMPLES, every=1):
         super().__init__()
-        self.run_dir, self.classifier, self.seed = run_dir, classifier, seed
+        self.run_dir, self.classifier, self.seed, self.every = run_dir, classifier, seed, every
         self.min_modes, self.samples = min_modes, samples
         self.reference = classifier.features(data.reference_images)
         self.floor = metrics.frechet_distance(classifier.features(data.train_images), self.reference)
@@ -60,6 +60,9 @@ class QualityMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         import tensorflow as tf
 
+        last_epoch = epoch + 1 == (self.params or {}).get("epochs")
+        if (epoch + 1) % self.every and not last_epoch:
+            return
         self.last = self.measure()
         with self.writer.as_default():
             for name, value in self.last.items():
