@@ -37,7 +37,7 @@ GRID = {  # name: train.py flags; MLP and conv x k x G loss x label smoothing
 }
 # The quality sweep: what changes training (not the fixed architectures),
 # each at the default run's budget; "default" is train.py with no flags.
-SWEEP = SWEEP_PLACEHOLDER
+SWEEP = {"default": {}}
 CONFIGS = {**GRID, **SWEEP}
 PAPER_TABLE_1 = [  # Goodfellow et al. (2014), Table 1: MNIST Parzen log-likelihood
     ("DBN (Bengio et al. 2013)", "138 ± 2"),
