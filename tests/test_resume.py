@@ -106,7 +106,7 @@ def test_run_json_written_before_the_stabiliser_and_steps_flags_still_matches(tm
 
     old = {"model": "conv", "k": 1, "epochs": None, "seed": 3}
     (tmp_path / "run.json").write_text(json.dumps(old))
-    now = dict(old, steps=5000, augmentation="none", r1_gamma=0.0, ema=0.0)
+    now = dict(old, steps=5000, augmentation="none", r1_gamma=0.0, ema=0.0, lr_schedule="constant")
     runs.check_same_run(str(tmp_path), now)
     for changed in ({"steps": 15000}, {"ema": 0.999}, {"augmentation": "translation"}):
         with pytest.raises(UserError, match="--" + next(iter(changed)).replace("_", "-")):

@@ -223,6 +223,7 @@ def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
         assert png.format == "PNG" and png.size == (2 * (4 * 30 + 2),) * 2
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 6 and summary["fallback"] is None
+    assert 0 < summary["seconds"] < summary["wall_seconds"]  # fit, within the whole command
     assert set(summary["final_metrics"]) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert summary["export"] == str(tmp / "export" / "1")
     assert os.listdir(run / "train")  # TensorBoard event files
