@@ -37,8 +37,17 @@ GRID = {  # name: train.py flags; MLP and conv x k x G loss x label smoothing
     "mlp-k1-ns-ls0.1": {**PAPER, "--model": "mlp", "--label-smoothing": "0.1"},
 }
 # The quality sweep: what changes training (not the fixed architectures),
-# each at the default run's budget; "default" is train.py with no flags.
-SWEEP = {"default": {}}
+# each at the default run's budget; "default" is train.py with no flags, the
+# others change one thing (or, "default-paper-optimiser", go back to the
+# paper-era recipe: Adam 2e-4, no R1, no EMA).
+SWEEP = {
+    "default": {},
+    "default-no-r1": {"--r1-gamma": "0"},
+    "default-no-ema": {"--ema": "0"},
+    "default-paper-optimiser": {"--learning-rate": "2e-4", "--r1-gamma": "0", "--ema": "0"},
+    "default+diffaugment": {"--augmentation": "translation,cutout"},
+    "default+lr-linear": {"--lr-schedule": "linear"},
+}
 CONFIGS = {**GRID, **SWEEP}
 # Seeds per configuration unless --seeds says otherwise: the default run's
 # spread over seeds is the one that matters most.
