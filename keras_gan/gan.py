@@ -123,10 +123,9 @@ class GAN(keras.Model):
             raise ValueError(
                 f"label_smoothing must be in [0, 1), got {label_smoothing!r}."
             )
-        if isinstance(augmentation, str):
-            augmentation = parse_augmentation(augmentation)
-        augmentation = tuple(augmentation)
-        parse_augmentation(",".join(augmentation))  # ValueError for unknown names
+        augmentation = parse_augmentation(  # ValueError naming an unknown transform
+            augmentation if isinstance(augmentation, str) else ",".join(augmentation)
+        )
         if not r1_gamma >= 0.0:
             raise ValueError(f"r1_gamma must be >= 0, got {r1_gamma!r}.")
         self.generator = generator
@@ -234,10 +233,7 @@ class GAN(keras.Model):
         real_images = self.augment(real_images, batch_size)
         fake_images = self.augment(fake_images, batch_size)
         with tf.GradientTape() as tape:
-            if self.r1_gamma > 0.0:
-                real_logits, penalty = self._logits_and_r1(real_images)
-            else:
-                real_logits, penalty = self.discriminator(real_images, training=True), 0.0
+            real_logits, penalty = self.real_logits_and_penalty(real_images)
             fake_logits = self.discriminator(fake_images, training=True)
             d_loss = ops.mean(
                 losses.discriminator_loss(
@@ -252,8 +248,11 @@ class GAN(keras.Model):
         self.d_fake_tracker.update_state(ops.sigmoid(ops.cast(fake_logits, "float32")))
         return d_loss
 
-    def _logits_and_r1(self, real_images):
-        """D's logits at real images, and (gamma / 2) mean ||grad_x logit||^2."""
+    def real_logits_and_penalty(self, real_images):
+        """D's logits at real images, and the R1 penalty (0 without it):
+        (gamma / 2) mean ||grad_x logit(x)||^2."""
+        if self.r1_gamma == 0.0:
+            return self.discriminator(real_images, training=True), 0.0
         with tf.GradientTape() as tape:
             tape.watch(real_images)
             real_logits = self.discriminator(real_images, training=True)

@@ -16,8 +16,10 @@ EPOCHS, STEPS = 3, 7
 
 def command(mnist_dir, tmp, name):
     # conv: its D has Dropout, whose random state must be restored too;
-    # 7 steps an epoch in calls of 3 steps: epochs end mid-call.
+    # 7 steps an epoch in calls of 3 steps: epochs end mid-call. train.py's
+    # default R1 and EMA, plus augmentation and a schedule: their state too.
     return ["--model", "conv", "--data-dir", mnist_dir, "--split", "test", "--batch-size", "16",
+            "--augmentation", "translation,cutout", "--lr-schedule", "linear",
             "--epochs", str(EPOCHS), "--steps-per-epoch", str(STEPS), "--steps-per-execution", "3",
             "--seed", "2", "--samples", "9", "--verbose", "2",
             "--logdir", str(tmp / name), "--export-dir", str(tmp / f"export-{name}")]
