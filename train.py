@@ -440,7 +440,24 @@ def build_training(args, plan, strategy):
         f"{plan.steps} steps/epoch x {plan.epochs} epochs, seed {args.seed}",
         flush=True,
     )
+    print(f"training: {describe_recipe(args)}", flush=True)
     return gan, dataset, callbacks
+
+
+def describe_recipe(args):
+    """One line: the optimiser and the stabilisers this run uses."""
+    parts = [f"Adam {args.learning_rate:g} (beta_1 {args.beta_1:g}"
+             + (", linear decay to 0)" if args.lr_schedule == "linear" else ")"),
+             args.generator_loss.replace("_", "-") + " G loss"]
+    if args.label_smoothing:
+        parts.append(f"label smoothing {args.label_smoothing:g}")
+    if args.augmentation != "none":
+        parts.append(f"DiffAugment {args.augmentation}")
+    if args.r1_gamma:
+        parts.append(f"R1 gamma {args.r1_gamma:g}")
+    if args.ema:
+        parts.append(f"EMA {args.ema:g} of G's weights for samples and export")
+    return ", ".join(parts)
 
 
 def learning_rate(args, updates):
