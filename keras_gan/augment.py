@@ -26,22 +26,22 @@ import keras
 from keras import ops
 
 
-
 def translation_shifts(n, seed, image_shape, ratio=0.125):
     """[n, 2] int32 shifts (dy, dx), each uniform in -pad..pad."""
-    pad = _translation_padding(image_shape, ratio)
+    pad = _scaled_size(image_shape, ratio)
     return ops.concatenate(
         [keras.random.randint((n, 1), -pad[i], pad[i] + 1, seed=seed) for i in (0, 1)], axis=1)
 
 
-def _translation_padding(image_shape, ratio=0.125):
+def _scaled_size(image_shape, ratio):
+    """(height, width) times `ratio`, rounded as the paper's code rounds."""
     return int(image_shape[0] * ratio + 0.5), int(image_shape[1] * ratio + 0.5)
 
 
 def translate(images, shifts, ratio=0.125):
     """Shift image b by shifts[b] = (dy, dx) pixels, filling with zeros."""
     height, width = images.shape[1], images.shape[2]
-    pad_y, pad_x = _translation_padding((height, width), ratio)
+    pad_y, pad_x = _scaled_size((height, width), ratio)
     padded = ops.pad(images, ((0, 0), (pad_y, pad_y), (pad_x, pad_x), (0, 0)))
     # A per-image crop as two one-hot selections: rows[b, i] picks padded row
     # i + pad - dy[b]. Differentiable, and the same ops on every backend.
@@ -55,7 +55,7 @@ def cutout_corners(n, seed, image_shape, ratio=0.5):
     """[n, 2] int32 top-left corners (y, x) of the holes, as in the paper's
     code: offset - size // 2 with the offset uniform over the image, so holes
     may hang over the border."""
-    size = _cutout_size(image_shape, ratio)
+    size = _scaled_size(image_shape, ratio)
     corners = [
         keras.random.randint((n, 1), 0, image_shape[i] + 1 - size[i] % 2, seed=seed) - size[i] // 2
         for i in (0, 1)
@@ -63,14 +63,10 @@ def cutout_corners(n, seed, image_shape, ratio=0.5):
     return ops.concatenate(corners, axis=1)
 
 
-def _cutout_size(image_shape, ratio=0.5):
-    return int(image_shape[0] * ratio + 0.5), int(image_shape[1] * ratio + 0.5)
-
-
 def cutout(images, corners, ratio=0.5):
     """Zero a (ratio * size)-sided square at corners[b] in image b."""
     height, width = images.shape[1], images.shape[2]
-    size_y, size_x = _cutout_size((height, width), ratio)
+    size_y, size_x = _scaled_size((height, width), ratio)
     row, col = ops.arange(height)[None, :], ops.arange(width)[None, :]
     inside_y = ops.logical_and(row >= corners[:, :1], row < corners[:, :1] + size_y)
     inside_x = ops.logical_and(col >= corners[:, 1:], col < corners[:, 1:] + size_x)

@@ -20,7 +20,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gan import augment, losses
+from keras_gan import augment as diffaugment
+from keras_gan import losses
 from keras_gan.options import DEFAULT_BETA_1, DEFAULT_LEARNING_RATE, parse_augmentation
 
 
@@ -281,11 +282,11 @@ class GAN(keras.Model):
             return images
         replicas = _replicas_in_sync()
         image_shape = tuple(images.shape[1:3])
-        parameters = augment.draw_parameters(
+        parameters = diffaugment.draw_parameters(
             self.augmentation, n * replicas, self.seed_generator, image_shape
         )
         parameters = [_replica_slice(p, n) for p in parameters]
-        return augment.augment(images, self.augmentation, parameters)
+        return diffaugment.augment(images, self.augmentation, parameters)
 
     def sample_z(self, n):
         """n latent vectors z ~ N(0, I) from the model's training noise stream.
