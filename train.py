@@ -40,6 +40,7 @@ from keras_gan.options import (
     MAX_SAMPLES,
     MAX_SEED,
     MODEL_FAMILIES,
+    NUM_CLASSES,
     NonFiniteLoss,
     OneLineArgumentParser,
     UserError,
@@ -59,6 +60,8 @@ RECIPE = {"steps": 12_000, "learning_rate": 1e-3, "augmentation": "none", "r1_ga
 DEFAULT_STEPS = RECIPE["steps"]  # when neither --steps nor --epochs is given
 # The most per-epoch evaluations (TensorBoard eval/*) in one run.
 EVALUATIONS = 50
+DEFAULT_SAMPLES = 64
+DEFAULT_CONDITIONAL_SAMPLES = 100  # 10 x 10: a row per class
 
 
 def _number(kind, minimum=None, below=None, above=None, maximum=None):
@@ -89,6 +92,9 @@ def build_parser():
     )
     p.add_argument("--model", choices=MODEL_FAMILIES, default="conv",
                    help="model family (default: conv)")
+    p.add_argument("--conditional", action="store_true",
+                   help="class-conditional GAN (Mirza & Osindero 2014): G and D also take the "
+                        "label; sample grids have one row per class")
     p.add_argument("--epochs", type=_number(int, minimum=1),
                    help="passes over the data (default: as many as --steps needs)")
     p.add_argument("--steps", type=_number(int, minimum=1),
@@ -157,8 +163,9 @@ def build_parser():
                         "(default: 16; 1 under multi_worker)")
     p.add_argument("--log-every-n-steps", type=_number(int, minimum=1), default=100,
                    help="interval of TensorBoard's step-level scalars (default: 100)")
-    p.add_argument("--samples", type=_number(int, minimum=1, maximum=MAX_SAMPLES), default=64,
-                   help="images in samples.png and the per-epoch grids (default: 64)")
+    p.add_argument("--samples", type=_number(int, minimum=1, maximum=MAX_SAMPLES),
+                   help="images in samples.png and the per-epoch grids "
+                        f"(default: 64; {DEFAULT_CONDITIONAL_SAMPLES} with --conditional)")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2),
                    help="Keras progress output: 0 silent, 1 bar, 2 a line per epoch")
     p.add_argument("--no-eval", action="store_true",
@@ -194,6 +201,8 @@ def parse_args(argv):
         )
     if args.epochs is not None and args.steps is not None:
         raise UserError("--epochs and --steps both set the training length: give one")
+    if args.samples is None:
+        args.samples = DEFAULT_CONDITIONAL_SAMPLES if args.conditional else DEFAULT_SAMPLES
     if args.epochs is None and args.steps is None:
         args.steps = DEFAULT_STEPS  # recorded in run.json: a later default does not change this run
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
@@ -246,9 +255,14 @@ def print_summaries(args):
     with tensorflow_start():
         from keras_gan.models import build_models
 
-    generator, discriminator = build_models(args.model, args.latent_dim)
+    generator, discriminator = build_models(args.model, args.latent_dim, num_classes(args))
     generator.summary()
     discriminator.summary()
+
+
+def num_classes(args):
+    """The GAN's `num_classes`: None, or the classes of a --conditional run."""
+    return NUM_CLASSES if args.conditional else None
 
 
 def kill_point(name):
@@ -320,6 +334,9 @@ def plan_run(args, strategy):
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     real = data.load_images(args.dataset, args.split, args.data_dir, not args.no_download)
     data.check_enough_images(len(real.images), args.batch_size, args.k, where=real.source)
+    if args.conditional and real.labels is None:
+        raise UserError(f"--conditional needs class labels, and {real.source} has none "
+                        "(no *-labels-idx1-ubyte files beside the images)")
     steps = args.steps_per_epoch or data.steps_per_epoch(len(real.images), args.batch_size, args.k)
     chief = is_chief(strategy)
     plan = Plan(
@@ -385,9 +402,10 @@ def build_training(args, plan, strategy):
     dataset = data.make_dataset(
         plan.real.images, args.batch_size, args.k, seed=args.seed,
         steps_per_epoch=plan.steps, epoch_counter=epoch_counter,
+        labels=plan.real.labels if args.conditional else None,
     )
     with strategy.scope():
-        generator, discriminator = build_models(args.model, args.latent_dim)
+        generator, discriminator = build_models(args.model, args.latent_dim, num_classes(args))
         gan = GAN(
             generator,
             discriminator,
@@ -396,6 +414,7 @@ def build_training(args, plan, strategy):
             label_smoothing=args.label_smoothing,
             augmentation=args.augmentation,
             r1_gamma=args.r1_gamma,
+            num_classes=num_classes(args),
             seed=args.seed,
         )
         total_steps = plan.epochs * plan.steps
@@ -414,6 +433,7 @@ def build_training(args, plan, strategy):
         GANMonitor(
             args.logdir,
             real_images=data.scale_images(plan.real.images[:256]),
+            real_labels=plan.real.labels[:256] if args.conditional else None,
             num_images=args.samples,
             seed=args.seed,
             log_every_n_steps=args.log_every_n_steps,
@@ -435,7 +455,7 @@ def build_training(args, plan, strategy):
 
     print(f"data: {plan.real.source}", flush=True)
     print(
-        f"model: {args.model} GAN, k={args.k}, batch {args.batch_size} over "
+        f"model: {'conditional ' * args.conditional}{args.model} GAN, k={args.k}, batch {args.batch_size} over "
         f"{strategy.num_replicas_in_sync} replica(s), "
         f"{plan.steps} steps/epoch x {plan.epochs} epochs, seed {args.seed}",
         flush=True,
@@ -479,9 +499,9 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
     from keras_gan.images import save_grid_png
 
     (monitor,) = (c for c in callbacks if isinstance(c, GANMonitor))
-    samples = save_grid_png(
-        os.path.join(args.logdir, "samples.png"), gan.generate(args.samples, seed=args.seed)
-    )
+    labels, cols = monitor.grid_labels(args.samples)
+    samples = save_grid_png(os.path.join(args.logdir, "samples.png"),
+                            gan.generate(args.samples, seed=args.seed, labels=labels), cols=cols)
     kill_point("after_samples")
     checkpoint = os.path.join(args.logdir, "gan.keras")
     with atomic_path(checkpoint) as tmp:
@@ -499,7 +519,9 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         from keras_gan.evaluation.report import evaluate
 
         data, classifier = plan.evaluation
-        evaluation = evaluate(gan.generate(10_000, seed=args.seed), data, classifier)
+        labels = gan.check_labels(None, 10_000)  # conditional: 1,000 of each class
+        evaluation = evaluate(gan.generate(10_000, seed=args.seed, labels=labels), data, classifier,
+                              labels=labels)
     import keras
 
     history = monitor.history_so_far()
@@ -548,6 +570,11 @@ def print_report(summary, plan):
               f"{evaluation['modes']['modes']} classes at >= 5%; precision "
               f"{evaluation['prdc']['precision']:.2f}, recall {evaluation['prdc']['recall']:.2f} "
               "(summary.json has every metric)")
+        if evaluation.get("conditional"):
+            accuracy = evaluation["conditional"]
+            print(f"evaluation: the classifier reads the requested class in "
+                  f"{accuracy['class_accuracy']:.1%} of the samples (lowest class: "
+                  f"{accuracy['lowest_class']}, {accuracy['lowest_class_accuracy']:.1%})")
     if plan.real.notice:
         print(f"NOTE: {plan.real.notice}")
     if not plan.chief:

@@ -17,7 +17,8 @@ TensorBoard (in `<run_dir>/train`, next to Keras' own `epoch_*` scalars):
 Files in `run_dir`: `samples/epoch_NNN.png` (the fixed-noise grid per epoch),
 `progress.gif` (those grids as an animation), `loss_curves.png`,
 `interpolation.png` (walks through latent space between random z), and
-`history.json` (the epoch metrics). A resumed run reads the earlier epochs'
+`history.json` (the epoch metrics). For a conditional GAN every grid has one
+row per class (`images.class_rows`), and each interpolation row keeps one class. A resumed run reads the earlier epochs'
 grids and metrics back, so its GIF and curves cover the whole run.
 """
 
@@ -30,8 +31,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gan.files import atomic_path
-from keras_gan.gan import to_unit_range
-from keras_gan.images import load_grid_png, make_grid, save_figure_png, save_grid_png
+from keras_gan.gan import to_unit_range, with_labels
+from keras_gan.images import class_rows, load_grid_png, make_grid, save_figure_png, save_grid_png
 
 HISTORY_FILE = "history.json"
 # An epoch whose mean d_loss is below this is one in which D rejected nearly
@@ -63,6 +64,7 @@ class GANMonitor(keras.callbacks.Callback):
     Args:
         run_dir: the run directory (TensorBoard logs go to `run_dir/train`).
         real_images: a few real images in [-1, 1] for the D(x) histogram.
+        real_labels: their labels (for a conditional GAN's D), or None.
         num_images: images in each fixed-noise grid (default 64).
         seed: seed of the fixed noise batch and of the interpolation.
         log_every_n_steps: interval of the step-level scalars.
@@ -70,12 +72,13 @@ class GANMonitor(keras.callbacks.Callback):
     """
 
     def __init__(self, run_dir, real_images, num_images=64, seed=0,
-                 log_every_n_steps=100, flags=None):
+                 log_every_n_steps=100, flags=None, real_labels=None):
         super().__init__()
         if log_every_n_steps < 1:
             raise ValueError(f"log_every_n_steps must be >= 1, got {log_every_n_steps}.")
         self.run_dir = run_dir
         self.real_images = real_images
+        self.real_labels = None if real_labels is None else np.asarray(real_labels, np.int32)
         self.num_images = num_images
         self.seed = seed
         self.log_every_n_steps = log_every_n_steps
@@ -95,12 +98,21 @@ class GANMonitor(keras.callbacks.Callback):
             "learning_rate/generator": float(keras.ops.convert_to_numpy(self.model.g_optimizer.learning_rate)),
         }
 
-    def _images(self, z):
-        generator = self.model.sampling_generator()  # the averaged G when there is one
-        return keras.ops.convert_to_numpy(to_unit_range(generator(z, training=False)))
+    def grid_labels(self, n):
+        """(labels, columns) of a grid of n samples: (None, None) for an
+        unconditional GAN, else one row per class."""
+        if self.model.num_classes is None:
+            return None, None
+        return class_rows(n, self.model.num_classes)
 
-    def _d_probabilities(self, images):
-        logits = self.model.discriminator(images, training=False)
+    def _images(self, z, labels=None):
+        generator = self.model.sampling_generator()  # the averaged G when there is one
+        z = keras.ops.convert_to_tensor(z)
+        images = generator(with_labels(z, _tensor(labels)), training=False)
+        return keras.ops.convert_to_numpy(to_unit_range(images))
+
+    def _d_probabilities(self, images, labels=None):
+        logits = self.model.discriminator(with_labels(images, _tensor(labels)), training=False)
         return keras.ops.convert_to_numpy(keras.ops.sigmoid(keras.ops.cast(logits, "float32")))
 
     # ------------------------------------------------------------ callbacks
@@ -108,6 +120,7 @@ class GANMonitor(keras.callbacks.Callback):
         os.makedirs(os.path.join(self.run_dir, "samples"), exist_ok=True)
         self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "train"))
         self.fixed_z = self.model.latent_vectors(self.num_images, seed=self.seed)
+        self.fixed_labels, self.grid_columns = self.grid_labels(self.num_images)
         self.next_log_step = self._step() + self.log_every_n_steps
         if self.flags:
             rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(self.flags.items()))
@@ -155,16 +168,20 @@ class GANMonitor(keras.callbacks.Callback):
             with open(tmp, "w") as f:
                 json.dump(self.history, f)
         self._warn_if_d_wins(epoch, logs or {})
-        images = self._images(self.fixed_z)
-        grid = make_grid(images)
+        images = self._images(self.fixed_z, self.fixed_labels)
+        grid = make_grid(images, self.grid_columns)
         self.frames.append(grid)
-        save_grid_png(os.path.join(self.run_dir, "samples", f"epoch_{epoch + 1:03d}.png"), images)
+        save_grid_png(os.path.join(self.run_dir, "samples", f"epoch_{epoch + 1:03d}.png"), images,
+                      cols=self.grid_columns)
         fake_z = self.model.latent_vectors(len(self.real_images), seed=self.seed + epoch + 1)
-        fakes = self.model.generator(fake_z, training=False)  # the G that D plays against
+        fake_labels = self.model.check_labels(None, len(self.real_images))
+        # The G that D plays against, not the averaged one.
+        fakes = self.model.generator(with_labels(fake_z, _tensor(fake_labels)), training=False)
+        real = self._d_probabilities(self.real_images, self.real_labels)
         with self.writer.as_default():
             tf.summary.image("samples/fixed_noise", grid[None, :, :, None], step=epoch)
-            tf.summary.histogram("d_output/real", self._d_probabilities(self.real_images), step=epoch)
-            tf.summary.histogram("d_output/fake", self._d_probabilities(fakes), step=epoch)
+            tf.summary.histogram("d_output/real", real, step=epoch)
+            tf.summary.histogram("d_output/fake", self._d_probabilities(fakes, fake_labels), step=epoch)
             for name, value in self._learning_rates().items():
                 tf.summary.scalar(name, value, step=self._step())
         self.writer.flush()
@@ -226,7 +243,15 @@ class GANMonitor(keras.callbacks.Callback):
         save_figure_png(fig, path)
 
     def write_interpolation(self, path, rows=8, steps=10):
+        classes = self.model.num_classes
+        rows = classes or rows  # conditional: a row per class
         z = keras.ops.convert_to_numpy(self.model.latent_vectors(2 * rows, seed=self.seed + 10_000))
         t = np.linspace(0.0, 1.0, steps)[None, :, None]
         path_z = slerp(z[:rows, None, :], z[rows:, None, :], t).reshape(rows * steps, -1)
-        save_grid_png(path, self._images(path_z), cols=steps)
+        labels = None if classes is None else np.repeat(np.arange(rows, dtype=np.int32), steps)
+        save_grid_png(path, self._images(path_z, labels), cols=steps)
+
+
+def _tensor(labels):
+    """Labels as a tensor (Keras refuses a NumPy array beside a tensor input)."""
+    return None if labels is None else keras.ops.convert_to_tensor(labels, "int32")

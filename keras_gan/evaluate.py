@@ -7,7 +7,9 @@
 The metrics are measured in the feature space of a classifier the project
 trains on the real training images (keras_gan/evaluation/classifier.py), so
 they are comparable between runs of this project, not with Inception-based
-FID figures from elsewhere (docs/evaluation.md).
+FID figures from elsewhere (docs/evaluation.md). A conditional generator
+(--generator or --checkpoint) draws the classes in equal shares, and the
+result also says how often the classifier reads the class asked for.
 """
 
 import json
@@ -77,13 +79,14 @@ def check_images(images, where):
 
 
 def generated_images(args):
-    """The images to evaluate, checked, from whichever source was given."""
+    """(images, labels) to evaluate, checked, from whichever source was given;
+    labels are the classes a conditional generator was asked for, else None."""
     if args.samples:
         try:
             images = np.load(args.samples, allow_pickle=False)
         except (OSError, ValueError) as e:
             raise UserError(f"--samples {args.samples}: cannot read ({e}).") from None
-        return check_images(images, f"--samples {args.samples}")
+        return check_images(images, f"--samples {args.samples}"), None
     import tensorflow as tf
 
     if args.generator:
@@ -91,18 +94,21 @@ def generated_images(args):
 
         path = resolve_version(args.generator, "--generator")
         try:
-            sample = tf.saved_model.load(path).signatures["sample"]
+            signatures = tf.saved_model.load(path).signatures
+            outputs = signatures["sample"](num_samples=tf.constant(args.num_samples, tf.int32),
+                                           seed=tf.constant(args.seed, tf.int32))
         except (OSError, KeyError, ValueError) as e:
             raise UserError(f"--generator {path}: no 'sample' signature ({type(e).__name__}).") from None
-        images = sample(num_samples=tf.constant(args.num_samples, tf.int32),
-                        seed=tf.constant(args.seed, tf.int32))["images"].numpy()
-        return check_images(images, f"--generator {path}")
+        labels = outputs["labels"].numpy() if "labels" in outputs else None  # conditional
+        return check_images(outputs["images"].numpy(), f"--generator {path}"), labels
     from keras_gan.gan import load_checkpoint
 
     gan = load_checkpoint(args.checkpoint)
     images = gan.generate(1, seed=args.seed)
     check_images(images, f"--checkpoint {args.checkpoint}")  # before generating thousands
-    return check_images(gan.generate(args.num_samples, seed=args.seed), f"--checkpoint {args.checkpoint}")
+    labels = gan.check_labels(None, args.num_samples)  # conditional: equal shares, else None
+    images = gan.generate(args.num_samples, seed=args.seed, labels=labels)
+    return check_images(images, f"--checkpoint {args.checkpoint}"), labels
 
 
 def run(args):
@@ -110,14 +116,14 @@ def run(args):
         import tensorflow  # noqa: F401
     from keras_gan.evaluation import classifier, reference, report
 
-    images = generated_images(args)
+    images, labels = generated_images(args)
     data = reference.load_evaluation_data(args.dataset, args.data_dir, not args.no_download)
     model = classifier.load_or_train(
         args.classifier_dir, data.train_images, data.train_labels, data.reference_images,
         data.reference_labels, data.train_source,
         retrain=args.train_classifier, log=lambda line: print(line, file=sys.stderr),
     )
-    result = report.evaluate(images, data, model, parzen=not args.no_parzen)
+    result = report.evaluate(images, data, model, parzen=not args.no_parzen, labels=labels)
     result["samples_from"] = args.generator or args.checkpoint or args.samples
     return result
 

@@ -17,6 +17,18 @@ to load: `tf.saved_model.load(path).signatures[name]`):
   1..MAX_SAMPLES fails inside the graph with a clear message instead of
   exhausting the server's memory.
 
+A conditional generator (`--conditional`) takes the class too:
+
+- `serving_default`: `z` float32 [None, latent_dim], `labels` int32 [None]
+  -> `images`.
+- `sample`: as above, with the labels 0, 1, ..., 9, 0, 1, ... (equal shares,
+  `GAN.generate`'s default); it returns the `labels` too.
+- `sample_class`: `labels` int32 [n], `seed` int32 scalar -> `images` of
+  those classes and the `z` used: those of `GAN.generate(n, seed, labels)`.
+
+A label outside 0..9, or labels and z of different lengths, fail inside the
+graph with a message that says so.
+
 Command line, for an existing run's `gan.keras`:
 
     python -m keras_gan.export --checkpoint logs/RUN/gan.keras \
@@ -94,43 +106,12 @@ def export_generator(generator, export_dir, tag=None):
     from keras_gan.files import remove_tree
     from keras_gan.gan import to_unit_range
 
-    latent_dim = int(generator.inputs[0].shape[-1])
     archive = keras.export.ExportArchive()
     archive.track(generator)
-
-    def serve(z):
-        # Signature wrappers do not always check the rank of their inputs:
-        # say what z must be, rather than fail deep inside the generator.
-        z = tf.ensure_shape(z, [None, latent_dim], name="z_must_be_batch_x_latent_dim")
-        return {"images": to_unit_range(generator(z, training=False))}
-
-    def sample(num_samples, seed):
-        message = f"num_samples must be in 1..{MAX_SAMPLES}"
-        checks = [
-            tf.debugging.assert_greater_equal(num_samples, 1, message=message),
-            tf.debugging.assert_less_equal(num_samples, MAX_SAMPLES, message=message),
-        ]
-        with tf.control_dependencies(checks):
-            # The same stateless draw as keras.random.normal(seed=int) in
-            # GAN.latent_vectors: seed s -> [s, 0].
-            z = tf.random.stateless_normal(
-                tf.stack([num_samples, latent_dim]), seed=tf.stack([seed, 0])
-            )
-        return {"images": serve(z)["images"], "z": z}
-
-    archive.add_endpoint(
-        "serving_default",
-        serve,
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
-    )
-    archive.add_endpoint(
-        "sample",
-        sample,
-        input_signature=[
-            tf.TensorSpec([], tf.int32, name="num_samples"),
-            tf.TensorSpec([], tf.int32, name="seed"),
-        ],
-    )
+    if len(generator.inputs) == 1:
+        _add_endpoints(archive, generator, tf, to_unit_range)
+    else:
+        _add_conditional_endpoints(archive, generator, tf, to_unit_range)
     os.makedirs(export_dir, exist_ok=True)
     tmp = os.path.join(export_dir, f".tmp-export-{os.getpid()}")
     remove_tree(tmp)
@@ -151,6 +132,85 @@ def export_generator(generator, export_dir, tag=None):
                 # Another writer took this version number meanwhile: take the next.
     finally:
         remove_tree(tmp)
+
+
+def _latent_vectors(tf, num_samples, seed, latent_dim):
+    """`GAN.latent_vectors(num_samples, seed)`, checked: the same stateless
+    draw as keras.random.normal(seed=int), seed s -> [s, 0]."""
+    message = f"num_samples must be in 1..{MAX_SAMPLES}"
+    checks = [
+        tf.debugging.assert_greater_equal(num_samples, 1, message=message),
+        tf.debugging.assert_less_equal(num_samples, MAX_SAMPLES, message=message),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.random.stateless_normal(tf.stack([num_samples, latent_dim]), seed=tf.stack([seed, 0]))
+
+
+def _checked_z(tf, z, latent_dim):
+    # Signature wrappers do not always check the rank of their inputs:
+    # say what z must be, rather than fail deep inside the generator.
+    return tf.ensure_shape(z, [None, latent_dim], name="z_must_be_batch_x_latent_dim")
+
+
+def _add_endpoints(archive, generator, tf, to_unit_range):
+    latent_dim = int(generator.inputs[0].shape[-1])
+
+    def serve(z):
+        z = _checked_z(tf, z, latent_dim)
+        return {"images": to_unit_range(generator(z, training=False))}
+
+    def sample(num_samples, seed):
+        z = _latent_vectors(tf, num_samples, seed, latent_dim)
+        return {"images": serve(z)["images"], "z": z}
+
+    archive.add_endpoint("serving_default", serve, input_signature=[
+        tf.TensorSpec([None, latent_dim], tf.float32, name="z"),
+    ])
+    archive.add_endpoint("sample", sample, input_signature=[
+        tf.TensorSpec([], tf.int32, name="num_samples"),
+        tf.TensorSpec([], tf.int32, name="seed"),
+    ])
+
+
+def _add_conditional_endpoints(archive, generator, tf, to_unit_range):
+    latent_dim = int(generator.inputs[0].shape[-1])
+    num_classes = generator.get_layer("label_embedding").input_dim
+
+    def serve(z, labels):
+        z = _checked_z(tf, z, latent_dim)
+        labels = tf.ensure_shape(labels, [None], name="labels_must_be_a_vector")
+        message = f"labels must be in 0..{num_classes - 1}"
+        checks = [
+            tf.debugging.assert_greater_equal(labels, 0, message=message),
+            tf.debugging.assert_less(labels, num_classes, message=message),
+            tf.debugging.assert_equal(tf.shape(z)[0], tf.shape(labels)[0],
+                                      message="z and labels must have the same length"),
+        ]
+        with tf.control_dependencies(checks):
+            images = generator([tf.identity(z), tf.identity(labels)], training=False)
+        return {"images": to_unit_range(images)}
+
+    def sample_class(labels, seed):
+        z = _latent_vectors(tf, tf.size(labels), seed, latent_dim)
+        return {"images": serve(z, labels)["images"], "z": z}
+
+    def sample(num_samples, seed):
+        z = _latent_vectors(tf, num_samples, seed, latent_dim)
+        labels = tf.range(num_samples) % num_classes  # options.balanced_labels
+        return {"images": serve(z, labels)["images"], "z": z, "labels": labels}
+
+    archive.add_endpoint("serving_default", serve, input_signature=[
+        tf.TensorSpec([None, latent_dim], tf.float32, name="z"),
+        tf.TensorSpec([None], tf.int32, name="labels"),
+    ])
+    archive.add_endpoint("sample", sample, input_signature=[
+        tf.TensorSpec([], tf.int32, name="num_samples"),
+        tf.TensorSpec([], tf.int32, name="seed"),
+    ])
+    archive.add_endpoint("sample_class", sample_class, input_signature=[
+        tf.TensorSpec([None], tf.int32, name="labels"),
+        tf.TensorSpec([], tf.int32, name="seed"),
+    ])
 
 
 def rest_predict_body(signature_name, inputs, columnar=False):

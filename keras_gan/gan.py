@@ -14,6 +14,11 @@
 One call of `train_step` is one iteration of the outer loop, so `model.fit` is
 the training loop. Each step's input batch holds k * m real images: the k
 discriminator updates each get their own m of them (see `split_real_batches`).
+
+Conditional (`num_classes`, Mirza & Osindero 2014): G and D also take the
+class label y, and the game is played per class, D(x | y) and G(z | y). Each
+D update's fakes get the labels of the reals beside them (so y ~ p_data(y) on
+both sides), G's update draws uniform labels; the batch holds (images, labels).
 """
 
 import keras
@@ -22,7 +27,9 @@ from keras import ops
 
 from keras_gan import augment as diffaugment
 from keras_gan import losses
-from keras_gan.options import DEFAULT_BETA_1, DEFAULT_LEARNING_RATE, parse_augmentation
+from keras_gan.options import (
+    DEFAULT_BETA_1, DEFAULT_LEARNING_RATE, balanced_labels, parse_augmentation,
+)
 
 
 def default_optimizer(
@@ -52,6 +59,11 @@ def split_real_batches(real_images, k):
     union over replicas of column i is exactly column i of the global batch.
     """
     return ops.reshape(real_images, (-1, k) + tuple(real_images.shape[1:]))
+
+
+def with_labels(inputs, labels):
+    """A model's input: `inputs` alone, or with the labels of a conditional GAN."""
+    return inputs if labels is None else [inputs, labels]
 
 
 def _replicas_in_sync():
@@ -94,10 +106,14 @@ class GAN(keras.Model):
             () or "none" for none (the paper).
         r1_gamma: weight of the R1 penalty (gamma / 2) E_x ||grad_x D(x)||^2
             on D's logit at real images (Mescheder et al. 2018); 0: none.
+        num_classes: None (the paper), or the number of classes of a
+            conditional GAN: then G takes [z, labels], D [images, labels]
+            (`build_models(..., num_classes=...)`), and `fit` gets (images,
+            labels) pairs.
         seed: seed of the noise stream used in training (None: random).
 
-    Calling the model, `gan(z)`, runs the generator; `gan.generate(n)` returns
-    images in [0, 1].
+    Calling the model, `gan(z)` (conditional: `gan([z, labels])`), runs the
+    generator; `gan.generate(n)` returns images in [0, 1].
     """
 
     def __init__(
@@ -109,6 +125,7 @@ class GAN(keras.Model):
         label_smoothing=0.0,
         augmentation=(),
         r1_gamma=0.0,
+        num_classes=None,
         seed=None,
         **kwargs,
     ):
@@ -129,8 +146,10 @@ class GAN(keras.Model):
         )
         if not r1_gamma >= 0.0:
             raise ValueError(f"r1_gamma must be >= 0, got {r1_gamma!r}.")
+        _check_conditioning(generator, discriminator, num_classes)
         self.generator = generator
         self.discriminator = discriminator
+        self.num_classes = num_classes
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.k = k
         self.generator_loss = generator_loss
@@ -208,15 +227,27 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------- Algorithm 1
     def train_step(self, data):
-        real_images = data[0] if isinstance(data, (tuple, list)) else data
+        real_images, real_labels = self.images_and_labels(data)
         real_batches = split_real_batches(real_images, self.k)
+        label_batches = None if real_labels is None else split_real_batches(real_labels, self.k)
         batch_size = ops.shape(real_batches)[0]
         d_losses = [
-            self.discriminator_step(real_batches[:, i], batch_size) for i in range(self.k)
+            self.discriminator_step(
+                real_batches[:, i], batch_size, None if label_batches is None else label_batches[:, i]
+            )
+            for i in range(self.k)
         ]
         g_loss = self.generator_step(batch_size)
         self.first_nonfinite_step.update_state(d_losses, g_loss, self.g_optimizer.iterations)
         return self._logs()
+
+    def images_and_labels(self, data):
+        """(images, labels) of a training batch; labels None unless conditional."""
+        if self.num_classes is None:
+            return (data[0] if isinstance(data, (tuple, list)) else data), None
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError("A conditional GAN trains on (images, labels) pairs; got images alone.")
+        return data[0], ops.cast(data[1], "int32")
 
     def _logs(self):
         logs = {m.name: m.result() for m in self.metrics}
@@ -226,16 +257,17 @@ class GAN(keras.Model):
             logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
         return logs
 
-    def discriminator_step(self, real_images, batch_size):
-        """One update of D: descend -V(D, G) on m real and m fresh fake images."""
+    def discriminator_step(self, real_images, batch_size, labels=None):
+        """One update of D: descend -V(D, G) on m real and m fresh fake images
+        (conditional: fakes of the same classes as the reals, `labels`)."""
         # G's forward pass happens outside the tape: D's update needs no
         # gradient through G, and G's weights must not change here.
-        fake_images = self.generator(self.sample_z(batch_size), training=True)
+        fake_images = self.generator(with_labels(self.sample_z(batch_size), labels), training=True)
         real_images = self.augment(real_images, batch_size)
         fake_images = self.augment(fake_images, batch_size)
         with tf.GradientTape() as tape:
-            real_logits, penalty = self.real_logits_and_penalty(real_images)
-            fake_logits = self.discriminator(fake_images, training=True)
+            real_logits, penalty = self.real_logits_and_penalty(real_images, labels)
+            fake_logits = self.discriminator(with_labels(fake_images, labels), training=True)
             d_loss = ops.mean(
                 losses.discriminator_loss(
                     real_logits, fake_logits, self.label_smoothing
@@ -249,14 +281,14 @@ class GAN(keras.Model):
         self.d_fake_tracker.update_state(ops.sigmoid(ops.cast(fake_logits, "float32")))
         return d_loss
 
-    def real_logits_and_penalty(self, real_images):
+    def real_logits_and_penalty(self, real_images, labels=None):
         """D's logits at real images, and the R1 penalty (0 without it):
-        (gamma / 2) mean ||grad_x logit(x)||^2."""
+        (gamma / 2) mean ||grad_x logit(x)||^2 (the labels held fixed)."""
         if self.r1_gamma == 0.0:
-            return self.discriminator(real_images, training=True), 0.0
+            return self.discriminator(with_labels(real_images, labels), training=True), 0.0
         with tf.GradientTape() as tape:
             tape.watch(real_images)
-            real_logits = self.discriminator(real_images, training=True)
+            real_logits = self.discriminator(with_labels(real_images, labels), training=True)
             # Each logit depends on its own image only, so the gradient of
             # the sum holds every image's own gradient.
             logit_sum = ops.sum(ops.cast(real_logits, "float32"))
@@ -266,9 +298,12 @@ class GAN(keras.Model):
 
     def generator_step(self, batch_size):
         """One update of G on m fresh noise samples; D is used, not updated."""
+        labels = self.sample_labels(batch_size)  # None unless conditional
         with tf.GradientTape() as tape:
-            fake_images = self.generator(self.sample_z(batch_size), training=True)
-            fake_logits = self.discriminator(self.augment(fake_images, batch_size), training=True)
+            fake_images = self.generator(with_labels(self.sample_z(batch_size), labels), training=True)
+            fake_logits = self.discriminator(
+                with_labels(self.augment(fake_images, batch_size), labels), training=True
+            )
             g_loss = ops.mean(losses.generator_loss(fake_logits, self.generator_loss))
             replica_loss = g_loss / _replicas_in_sync()
         variables = self.generator.trainable_variables
@@ -297,20 +332,52 @@ class GAN(keras.Model):
         z = keras.random.normal((n * _replicas_in_sync(), self.latent_dim), seed=self.seed_generator)
         return _replica_slice(z, n)
 
+    def sample_labels(self, n):
+        """n labels drawn uniformly from the classes (None unless conditional),
+        sliced per replica like `sample_z`."""
+        if self.num_classes is None:
+            return None
+        labels = keras.random.randint(
+            (n * _replicas_in_sync(),), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
+        )
+        return _replica_slice(labels, n)
+
     # -------------------------------------------------------------- generation
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
 
     def latent_vectors(self, n, seed=None):
         """n latent vectors; a given integer `seed` always gives the same ones."""
         _check_count(n)
         return keras.random.normal((n, self.latent_dim), seed=seed)
 
-    def generate(self, n, seed=None, batch_size=1024):
-        """n images from `sampling_generator()`, a NumPy array [n, 28, 28, 1] in [0, 1]."""
-        z = self.latent_vectors(n, seed)
-        images = self.sampling_generator().predict(z, batch_size=batch_size, verbose=0)
+    def generate(self, n, seed=None, labels=None, batch_size=1024):
+        """n images from `sampling_generator()`, a NumPy array [n, 28, 28, 1] in [0, 1].
+
+        Conditional: image i is of class `labels[i]` (n ints in 0..num_classes-1;
+        default `balanced_labels(n)`: 0, 1, ..., 9, 0, 1, ...)."""
+        z = ops.convert_to_numpy(self.latent_vectors(n, seed))
+        labels = self.check_labels(labels, n)
+        images = self.sampling_generator().predict(with_labels(z, labels), batch_size=batch_size, verbose=0)
         return ops.convert_to_numpy(to_unit_range(images))
+
+    def check_labels(self, labels, n):
+        """`labels` as int32 [n] for a conditional GAN (None: balanced), None for
+        an unconditional one; ValueError saying what was expected otherwise."""
+        import numpy as np
+
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError("labels given to an unconditional GAN (num_classes is None).")
+            return None
+        if labels is None:
+            return balanced_labels(n, self.num_classes)
+        labels = np.asarray(labels)
+        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be {n} integers, got shape {labels.shape} of {labels.dtype}.")
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"labels must be in 0..{self.num_classes - 1}, got {labels.min()}..{labels.max()}.")
+        return labels.astype(np.int32)
 
     def sampling_generator(self):
         """The generator to draw samples from, export and evaluate.
@@ -345,6 +412,7 @@ class GAN(keras.Model):
             "label_smoothing": self.label_smoothing,
             "augmentation": ",".join(self.augmentation) or "none",
             "r1_gamma": self.r1_gamma,
+            "num_classes": self.num_classes,
             "seed": self.seed,
         }
 
@@ -433,6 +501,22 @@ def load_checkpoint(path, flag="--checkpoint"):
     if not isinstance(gan, GAN):
         raise UserError(f"{flag} {path}: holds a {type(gan).__name__}, not a keras_gan GAN.")
     return gan
+
+
+def _check_conditioning(generator, discriminator, num_classes):
+    """ValueError unless both models take labels exactly when `num_classes` is set."""
+    if num_classes is not None and (
+        isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2
+    ):
+        raise ValueError(f"num_classes must be None or an integer >= 2, got {num_classes!r}.")
+    expected = 1 if num_classes is None else 2
+    for name, model in (("generator", generator), ("discriminator", discriminator)):
+        if len(model.inputs) != expected:
+            wanted = "[samples, labels]" if num_classes else "one input"
+            raise ValueError(
+                f"num_classes={num_classes!r} needs a {name} that takes {wanted}; this one takes "
+                f"{len(model.inputs)} input(s) (build_models(..., num_classes=...) makes a matching pair)."
+            )
 
 
 def _check_count(n):

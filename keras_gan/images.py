@@ -7,6 +7,13 @@ import numpy as np
 from keras_gan.files import atomic_path
 
 
+def class_rows(n, num_classes):
+    """Labels for a grid of n images with one row per class, and its column
+    count: class c fills row c (`ceil(n / num_classes)` columns)."""
+    cols = math.ceil(n / num_classes)
+    return np.repeat(np.arange(num_classes, dtype=np.int32), cols)[:n], cols
+
+
 def make_grid(images, cols=None, pad=2):
     """[n, h, w, 1] floats in [0, 1] -> one uint8 [H, W] grid image.
 

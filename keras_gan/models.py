@@ -12,6 +12,19 @@ Both generators map a latent vector z (size `latent_dim`, 32 by default) to a
 | conv generator     | 260,737 | 260,353   |
 
 (The non-trainable parameters are the BatchNorm moving statistics.)
+
+With `num_classes` (`--conditional`, Mirza & Osindero 2014), each model also
+takes the class label, an int32 per example, learned as an embedding:
+G joins a 10-d label embedding to z; the MLP D joins one to the flattened
+image; the conv D, whose convolutions would otherwise never see the label,
+joins a 28x28 label plane to the image as a second channel.
+
+| conditional model  | params  | trainable |
+| ------------------ | ------- | --------- |
+| MLP discriminator  | 571,493 | 571,493   |
+| MLP generator      | 575,988 | 574,196   |
+| conv discriminator | 101,953 | 101,953   |
+| conv generator     | 272,357 | 271,973   |
 """
 
 import keras
@@ -28,11 +41,39 @@ LEAKY_SLOPE = 0.2
 # exactly like one device; on one device it is plain BatchNorm.
 SYNC_BATCH_NORM = True
 
+# Size of the learned label embedding joined to z, and to the MLP D's pixels.
+LABEL_EMBEDDING = 10
 
-def mlp_discriminator(name="mlp_discriminator"):
+
+def _image_input(num_classes, flatten):
+    """The discriminator's inputs, and its image joined to the label (if any)."""
+    image = keras.Input(IMAGE_SHAPE, name="image")
+    x = layers.Flatten()(image) if flatten else image
+    if num_classes is None:
+        return image, x
+    labels = keras.Input((), dtype="int32", name="labels")
+    if flatten:
+        label = layers.Embedding(num_classes, LABEL_EMBEDDING, name="label_embedding")(labels)
+    else:  # one 28x28 plane per class, a second input channel
+        plane = layers.Embedding(num_classes, IMAGE_SHAPE[0] * IMAGE_SHAPE[1],
+                                 name="label_embedding")(labels)
+        label = layers.Reshape(IMAGE_SHAPE[:2] + (1,), name="label_plane")(plane)
+    return [image, labels], layers.Concatenate(name="image_and_label")([x, label])
+
+
+def _latent_input(latent_dim, num_classes):
+    """The generator's inputs, and z joined to the label's embedding (if any)."""
+    z = keras.Input((latent_dim,), name="z")
+    if num_classes is None:
+        return z, z
+    labels = keras.Input((), dtype="int32", name="labels")
+    label = layers.Embedding(num_classes, LABEL_EMBEDDING, name="label_embedding")(labels)
+    return [z, labels], layers.Concatenate(name="z_and_label")([z, label])
+
+
+def mlp_discriminator(num_classes=None, name="mlp_discriminator"):
     """Flatten 784 -> Dense 512 -> Dense 256 -> Dense 128 -> Dense 1 (logit)."""
-    inputs = keras.Input(IMAGE_SHAPE, name="image")
-    x = layers.Flatten()(inputs)
+    inputs, x = _image_input(num_classes, flatten=True)
     for units in (512, 256, 128):
         x = layers.Dense(units)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
@@ -40,10 +81,9 @@ def mlp_discriminator(name="mlp_discriminator"):
     return keras.Model(inputs, logit, name=name)
 
 
-def mlp_generator(latent_dim=LATENT_DIM, name="mlp_generator"):
+def mlp_generator(latent_dim=LATENT_DIM, num_classes=None, name="mlp_generator"):
     """z -> Dense 128/256/512 (BatchNorm, LeakyReLU) -> Dense 784 tanh -> 28x28x1."""
-    inputs = keras.Input((latent_dim,), name="z")
-    x = inputs
+    inputs, x = _latent_input(latent_dim, num_classes)
     for units in (128, 256, 512):
         x = layers.Dense(units)(x)
         x = layers.BatchNormalization(synchronized=SYNC_BATCH_NORM)(x)
@@ -53,10 +93,9 @@ def mlp_generator(latent_dim=LATENT_DIM, name="mlp_generator"):
     return keras.Model(inputs, images, name=name)
 
 
-def conv_discriminator(dropout=0.3, name="conv_discriminator"):
+def conv_discriminator(dropout=0.3, num_classes=None, name="conv_discriminator"):
     """Strided 3x3 convs 32/64/128 (14x14, 7x7, 3x3) -> Flatten 1152 -> Dropout -> Dense 1."""
-    inputs = keras.Input(IMAGE_SHAPE, name="image")
-    x = inputs
+    inputs, x = _image_input(num_classes, flatten=False)
     for filters, padding in ((32, "same"), (64, "same"), (128, "valid")):
         x = layers.Conv2D(filters, 3, strides=2, padding=padding)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
@@ -66,10 +105,10 @@ def conv_discriminator(dropout=0.3, name="conv_discriminator"):
     return keras.Model(inputs, logit, name=name)
 
 
-def conv_generator(latent_dim=LATENT_DIM, name="conv_generator"):
+def conv_generator(latent_dim=LATENT_DIM, num_classes=None, name="conv_generator"):
     """z -> Dense 1152 -> 3x3x128 -> Conv2DTranspose 128/64/1 (7x7, 14x14, 28x28, tanh)."""
-    inputs = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(3 * 3 * 128)(inputs)
+    inputs, x = _latent_input(latent_dim, num_classes)
+    x = layers.Dense(3 * 3 * 128)(x)
     x = layers.LeakyReLU(LEAKY_SLOPE)(x)
     x = layers.Reshape((3, 3, 128))(x)
     for filters, padding in ((128, "valid"), (64, "same")):
@@ -83,12 +122,14 @@ def conv_generator(latent_dim=LATENT_DIM, name="conv_generator"):
     return keras.Model(inputs, images, name=name)
 
 
-def build_models(family, latent_dim=LATENT_DIM):
-    """Return `(generator, discriminator)` of one family: "mlp" or "conv"."""
+def build_models(family, latent_dim=LATENT_DIM, num_classes=None):
+    """Return `(generator, discriminator)` of one family: "mlp" or "conv";
+    with `num_classes`, the conditional pair (both take the label too)."""
     if family == "mlp":
-        return mlp_generator(latent_dim), mlp_discriminator()
+        return mlp_generator(latent_dim, num_classes), mlp_discriminator(num_classes)
     if family == "conv":
-        return conv_generator(latent_dim), conv_discriminator()
+        return (conv_generator(latent_dim, num_classes),
+                conv_discriminator(num_classes=num_classes))
     raise ValueError(
         f"Unknown model family {family!r}: expected one of {MODEL_FAMILIES}."
     )

@@ -15,6 +15,7 @@ AUGMENTATIONS = ("translation", "cutout")  # DiffAugment transforms (keras_gan/a
 
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 32
+NUM_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments: the labels of --conditional
 DEFAULT_LEARNING_RATE = 2e-4
 DEFAULT_BETA_1 = 0.5
 # Seeds are int32 wherever they travel (TF stateless ops, the exported
@@ -30,6 +31,33 @@ def check_sample_request(num_samples, seed):
         raise UserError(f"--num-samples {num_samples}: expected 1..{MAX_SAMPLES}.")
     if not 0 <= seed <= MAX_SEED:
         raise UserError(f"--seed {seed}: expected 0..{MAX_SEED}.")
+
+
+def balanced_labels(n, num_classes=NUM_CLASSES):
+    """n class labels in equal shares, 0, 1, ..., num_classes - 1, 0, 1, ...: what a
+    conditional generator draws when no labels are asked for."""
+    import numpy as np
+
+    return np.arange(n, dtype=np.int32) % num_classes
+
+
+def parse_labels(text, num_classes=NUM_CLASSES):
+    """"3" -> [3]; "0,4,7" -> [0, 4, 7]; "0-9" -> [0, ..., 9]. ValueError naming
+    the part that is not a label in 0..num_classes-1."""
+    labels = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            span = range(int(first), int(last) + 1) if dash else [int(first)]
+        except ValueError:
+            raise ValueError(f"{part.strip()!r} is not a label or a range a-b") from None
+        for label in span:
+            if not 0 <= label < num_classes:
+                raise ValueError(f"label {label} is outside 0..{num_classes - 1}")
+        if not span:
+            raise ValueError(f"the range {part.strip()!r} is empty")
+        labels.extend(span)
+    return labels
 
 
 def parse_augmentation(text):

@@ -66,17 +66,18 @@ def first_difference(saved, settings, ignore=()):
 
 
 # What a run.json written before a flag existed ran with: the flag's "off".
-# (Runs without --epochs then trained 5,000 steps, the default of the time.)
-LEGACY_SETTINGS = {"augmentation": "none", "r1_gamma": 0.0, "ema": 0.0, "lr_schedule": "constant"}
+# (Runs without --epochs or --steps trained 5,000 steps, the default of the time.)
+LEGACY_SETTINGS = {"augmentation": "none", "r1_gamma": 0.0, "ema": 0.0, "lr_schedule": "constant",
+                   "conditional": False}
 LEGACY_DEFAULT_STEPS = 5000
 
 
 def with_legacy_settings(saved):
-    if saved is None or "steps" in saved:
+    if saved is None:
         return saved
-    saved = {**LEGACY_SETTINGS, **saved}
-    saved["steps"] = LEGACY_DEFAULT_STEPS if saved.get("epochs") is None else None
-    return saved
+    if "steps" not in saved:
+        saved = {**saved, "steps": LEGACY_DEFAULT_STEPS if saved.get("epochs") is None else None}
+    return {**LEGACY_SETTINGS, **saved}
 
 
 def check_same_run(run_dir, settings):

@@ -72,7 +72,8 @@ class EpochCounter(keras.callbacks.Callback):
         return self.variable.assign_add(1) - 1
 
 
-def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_counter=None):
+def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_counter=None,
+                 labels=None):
     """Steps of k * batch_size real images in [-1, 1]; see the module docstring.
 
     Args:
@@ -83,10 +84,12 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
         steps_per_epoch: elements per iteration (default: one pass, N // (k*m)).
         epoch_counter: an `EpochCounter`, to be passed to `fit` as a callback
             too when runs are resumed; by default a private one.
+        labels: the images' class labels [N] (a conditional GAN's data), or None.
 
     Returns a `tf.data.Dataset` of `steps_per_epoch` elements, each
-    [k * batch_size, 28, 28, 1] float32; iterating it again gives the next
-    epoch's batches.
+    [k * batch_size, 28, 28, 1] float32 (with `labels`: a pair of those
+    images and their int32 [k * batch_size] labels); iterating it again gives
+    the next epoch's batches.
     """
     import tensorflow as tf
 
@@ -97,6 +100,10 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
     steps = steps_per_epoch or steps_per_pass
     counter = epoch_counter or EpochCounter()
     pixels = tf.constant(images)
+    if labels is not None:
+        if len(labels) != num_images:
+            raise ValueError(f"{len(labels)} labels for {num_images} images.")
+        classes = tf.constant(labels, tf.int32)
 
     def step_images(epoch, j):
         step = epoch * steps + j  # the step's index within the whole run
@@ -106,7 +113,8 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
             positions, seed=tf.stack([tf.constant(seed, tf.int64), pass_index]),
             max_index=num_images - 1,
         )
-        return scale_images(tf.gather(pixels, indices))
+        batch = scale_images(tf.gather(pixels, indices))
+        return batch if labels is None else (batch, tf.gather(classes, indices))
 
     epochs = tf.data.Dataset.range(1).map(lambda _: counter.take())
     ds = epochs.flat_map(

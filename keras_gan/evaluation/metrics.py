@@ -101,6 +101,23 @@ def mode_statistics(probabilities, min_share=0.05):
     }
 
 
+def class_accuracy(probabilities, labels):
+    """How often a conditional generator drew the class it was asked for, as
+    the classifier reads it: per requested class, the share of its samples
+    classified as that class; their mean; and the lowest class."""
+    predicted = np.asarray(probabilities).argmax(1)
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    per_class = [float(np.mean(predicted[labels == c] == c)) for c in classes]
+    lowest = int(np.argmin(per_class))
+    return {
+        "class_accuracy": float(np.mean(per_class)),
+        "per_class_accuracy": {int(c): round(a, 4) for c, a in zip(classes, per_class)},
+        "lowest_class": int(classes[lowest]),
+        "lowest_class_accuracy": per_class[lowest],
+    }
+
+
 def nearest_distances(queries, references, batch=1000):
     """Euclidean distance from each query row to its nearest reference row."""
     out = []

@@ -4,7 +4,9 @@
 and after the last one, in the evaluation classifier's feature space: the Fréchet distance to the reference
 images and its ratio to the real-vs-real floor, precision and recall
 (1,000 images each), the number of classes with at least 5% of the samples,
-and KL(class histogram || uniform). When the classes covered drop below
+and KL(class histogram || uniform); for a conditional GAN (its samples in
+equal shares per class), also `class_accuracy`, the share of samples the
+classifier reads as the class asked for. When the classes covered drop below
 `min_modes`, one WARNING line says so (again only after it recovered).
 """
 
@@ -15,7 +17,7 @@ import keras
 import numpy as np
 
 from keras_gan.evaluation import metrics
-from keras_gan.gan import to_unit_range
+from keras_gan.gan import to_unit_range, with_labels
 
 SAMPLES, PRDC_IMAGES = 2000, 1000
 
@@ -37,18 +39,26 @@ class QualityMonitor(keras.callbacks.Callback):
 
         self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "train"))
         self.z = self.model.latent_vectors(self.samples, seed=self.seed + 20_000)
+        self.labels = self.model.check_labels(None, self.samples)  # None unless conditional
 
     def measure(self):
         generator = self.model.sampling_generator()
         images = np.concatenate([
-            keras.ops.convert_to_numpy(to_unit_range(generator(self.z[i:i + 500], training=False)))
+            keras.ops.convert_to_numpy(to_unit_range(generator(with_labels(
+                self.z[i:i + 500],
+                None if self.labels is None else keras.ops.convert_to_tensor(self.labels[i:i + 500]),
+            ), training=False)))
             for i in range(0, self.samples, 500)
         ])
         fake, probabilities = self.classifier.features_and_probabilities(images)
         fd = metrics.frechet_distance(fake, self.reference)
         prdc = metrics.precision_recall_density_coverage(self.reference_prdc, fake[:PRDC_IMAGES])
         modes = metrics.mode_statistics(probabilities)
+        extra = {}
+        if self.labels is not None:
+            extra["class_accuracy"] = metrics.class_accuracy(probabilities, self.labels)["class_accuracy"]
         return {
+            **extra,
             "frechet_distance": fd,
             "frechet_ratio_to_real": fd / self.floor if self.floor > 0 else float("nan"),
             "precision": prdc["precision"],

@@ -9,9 +9,11 @@ from keras_gan.evaluation.parzen import parzen_log_likelihood
 PARZEN_VALIDATION = 1000
 
 
-def evaluate(samples, data, classifier, parzen=True, seed=0):
+def evaluate(samples, data, classifier, parzen=True, seed=0, labels=None):
     """Metrics of `samples` (images in [0, 1] or uint8) against `data`
-    (an EvaluationData) in `classifier`'s feature space."""
+    (an EvaluationData) in `classifier`'s feature space; with `labels` (the
+    classes a conditional generator was asked for), also how often the
+    classifier reads that class (`result["conditional"]`)."""
     samples = to_unit(samples)
     reference = to_unit(data.reference_images)
     train = to_unit(data.train_images)
@@ -50,6 +52,8 @@ def evaluate(samples, data, classifier, parzen=True, seed=0):
         },
         "classifier": dict(classifier.record),
     }
+    if labels is not None:
+        result["conditional"] = metrics.class_accuracy(fake_probabilities, labels)
     if parzen:
         validation = train[rng.permutation(len(train))[:PARZEN_VALIDATION]]
         result["parzen"] = dict(
@@ -82,6 +86,12 @@ def markdown(result):
          f"{result['memorisation']['median_reference_to_nearest_train']:.3f}"),
         ("classifier accuracy on the reference images", f"{result['classifier']['test_accuracy']:.4f}"),
     ]
+    if "conditional" in result:
+        c = result["conditional"]
+        rows += [
+            ("conditional: samples classified as the class asked for", f"{c['class_accuracy']:.4f}"),
+            ("… the lowest class", f"{c['lowest_class']}: {c['lowest_class_accuracy']:.4f}"),
+        ]
     if "parzen" in result:
         p = result["parzen"]
         rows.append(("Parzen log-likelihood (σ by validation)",
