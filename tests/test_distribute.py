@@ -23,7 +23,8 @@ def two_cpu_strategy():
 def build(strategy, k, seed=0, ema=False, **gan_kwargs):
     with strategy.scope():
         keras.utils.set_random_seed(seed)
-        gan = GAN(*build_models("mlp"), k=k, seed=seed, **gan_kwargs)
+        gan = GAN(*build_models("mlp", num_classes=gan_kwargs.get("num_classes")), k=k, seed=seed,
+                  **gan_kwargs)
         # Plain SGD with a large step: Adam's normalisation would hide a 2x
         # gradient error, SGD shows it as a 2x weight change.
         g_optimizer = keras.optimizers.SGD(1.0, use_ema=ema, ema_momentum=0.5)
@@ -43,10 +44,16 @@ def weights(gan):
 STABILISED = {"augmentation": "translation,cutout", "r1_gamma": 0.5, "ema": True}
 
 
-@pytest.mark.parametrize("k,stabilisers", [(1, {}), (2, {}), (2, STABILISED)])
+CONDITIONAL = {**STABILISED, "num_classes": 10}
+
+
+@pytest.mark.parametrize("k,stabilisers", [(1, {}), (2, {}), (2, STABILISED), (2, CONDITIONAL)])
 def test_two_replicas_train_exactly_like_one_device(k, stabilisers):
     images = tiny_images(k * GLOBAL_BATCH, seed=k).astype("float32") / 127.5 - 1.0
     step = tf.data.Dataset.from_tensors(images)
+    if "num_classes" in stabilisers:  # each image with its label; G's labels drawn per replica
+        labels = np.arange(k * GLOBAL_BATCH, dtype=np.int32) % 10
+        step = tf.data.Dataset.from_tensors((images, labels))
 
     single = build(tf.distribute.get_strategy(), k, **stabilisers)
     mirrored_strategy = two_cpu_strategy()

@@ -126,6 +126,48 @@ def test_the_report_of_real_images_is_near_the_floor(evaluation):
     assert "| Fréchet distance (classifier features) |" in report.markdown(result)
 
 
+def test_class_accuracy_on_known_predictions():
+    # Class 0 asked for 4 times, read as 0 three times; class 2 asked twice, read once.
+    predicted = [0, 0, 0, 1, 2, 5]
+    probabilities = np.eye(10)[predicted] * 0.9 + 0.01
+    result = metrics.class_accuracy(probabilities, [0, 0, 0, 0, 2, 2])
+    assert result["per_class_accuracy"] == {0: 0.75, 2: 0.5}
+    assert result["class_accuracy"] == pytest.approx(0.625)  # the mean over classes, not samples
+    assert (result["lowest_class"], result["lowest_class_accuracy"]) == (2, 0.5)
+
+
+def test_the_report_reads_the_labels_of_real_digits_and_not_wrong_ones(evaluation):
+    data, model, _ = evaluation
+    images, labels = data.train_images[::5], data.train_labels[::5]
+    right = report.evaluate(images, data, model, parzen=False, labels=labels)["conditional"]
+    wrong = report.evaluate(images, data, model, parzen=False, labels=(labels + 1) % 10)["conditional"]
+    assert right["class_accuracy"] > 0.97 and right["lowest_class_accuracy"] > 0.9
+    assert wrong["class_accuracy"] < 0.05
+    assert "conditional" not in report.evaluate(images, data, model, parzen=False)
+    assert "| conditional: samples classified as the class asked for | " in report.markdown(
+        report.evaluate(images, data, model, parzen=False, labels=labels))
+
+
+def test_command_on_a_conditional_checkpoint_and_export(evaluation, mnist_dir, tmp_path, capsys):
+    """Both sources of a conditional generator draw the classes in equal shares,
+    and the result holds the class accuracy of each."""
+    from keras_gan import GAN, build_models
+    from keras_gan.export import export_generator
+
+    gan = GAN(*build_models("mlp", num_classes=10), num_classes=10, seed=0)
+    gan.compile()
+    gan.save(str(tmp_path / "gan.keras"))
+    export = export_generator(gan.generator, str(tmp_path / "export"))
+    results = []
+    for source in (["--checkpoint", str(tmp_path / "gan.keras")], ["--generator", export]):
+        code, out, err = run_evaluate(*source, "--num-samples", "300", "--no-parzen", "--data-dir",
+                                      mnist_dir, "--classifier-dir", evaluation[2], capsys=capsys)
+        assert code == 0, err
+        results.append(json.loads(out)["conditional"])
+    assert sorted(results[0]["per_class_accuracy"]) == [str(c) for c in range(10)]
+    assert results[0] == results[1]  # the same generator, the same draws
+
+
 def test_classifier_is_reused_and_retrained_when_the_data_change(tmp_path, monkeypatch):
     monkeypatch.setattr(classifier, "EPOCHS", 1)
     images = RNG.integers(0, 256, (60, 28, 28, 1), dtype=np.uint8)

@@ -100,7 +100,7 @@ def test_the_readme_command_resumes_the_newest_unfinished_run(tmp_path):
     assert len(os.listdir(tmp_path / "logs")) == 2
 
 
-def test_run_json_written_before_the_stabiliser_and_steps_flags_still_matches(tmp_path):
+def test_run_json_written_before_newer_flags_still_matches(tmp_path):
     """Such a run trained 5,000 steps without stabilisers: it resumes under the
     flags that say so, and is refused under any others."""
     from keras_gan import runs
@@ -108,10 +108,17 @@ def test_run_json_written_before_the_stabiliser_and_steps_flags_still_matches(tm
 
     old = {"model": "conv", "k": 1, "epochs": None, "seed": 3}
     (tmp_path / "run.json").write_text(json.dumps(old))
-    now = dict(old, steps=5000, augmentation="none", r1_gamma=0.0, ema=0.0, lr_schedule="constant")
+    now = dict(old, steps=5000, augmentation="none", r1_gamma=0.0, ema=0.0, lr_schedule="constant",
+               conditional=False)
     runs.check_same_run(str(tmp_path), now)
-    for changed in ({"steps": 15000}, {"ema": 0.999}, {"augmentation": "translation"}):
+    for changed in ({"steps": 15000}, {"ema": 0.999}, {"augmentation": "translation"},
+                    {"conditional": True}):
         with pytest.raises(UserError, match="--" + next(iter(changed)).replace("_", "-")):
             runs.check_same_run(str(tmp_path), dict(now, **changed))
     (tmp_path / "run.json").write_text(json.dumps(dict(old, epochs=4)))
     runs.check_same_run(str(tmp_path), dict(now, epochs=4, steps=None))
+    # Written after --steps but before --conditional: an unconditional run.
+    (tmp_path / "run.json").write_text(json.dumps(dict(old, steps=12000)))
+    runs.check_same_run(str(tmp_path), dict(now, steps=12000))
+    with pytest.raises(UserError, match="--conditional False there, True now"):
+        runs.check_same_run(str(tmp_path), dict(now, steps=12000, conditional=True))

@@ -385,3 +385,65 @@ def test_keras_files_load_in_safe_mode(e2e_run):
     assert result.returncode == 0, result.stderr[-2000:]
     gan = keras.saving.load_model(str(tmp / "run" / "gan.keras"), safe_mode=True)
     assert isinstance(gan, GAN)
+
+
+def test_conditional_run_end_to_end(tmp_path, capsys, mnist_dir, evaluation):
+    """--conditional: the labelled data reach a conditional GAN; grids have a
+    row per class; the evaluation says how often the class asked for is drawn;
+    the export takes labels; TensorBoard has eval/class_accuracy."""
+    import keras
+    import tensorflow as tf
+    from PIL import Image
+    from tensorboard.backend.event_processing import event_accumulator
+
+    run, export = tmp_path / "run", tmp_path / "export"
+    argv = ["--conditional", "--model", "mlp", "--data-dir", mnist_dir, "--split", "test",
+            "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16", "--seed", "5",
+            "--verbose", "0", "--logdir", str(run), "--export-dir", str(export),
+            "--classifier-dir", evaluation[2]]
+    assert train.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "model: conditional mlp GAN, k=1" in out
+    gan = keras.saving.load_model(str(run / "gan.keras"))
+    assert gan.num_classes == 10 and len(gan.generator.inputs) == 2
+    for png in (run / "samples.png", run / "samples" / "epoch_002.png"):
+        with Image.open(png) as image:  # --samples defaults to 100 here: 10 x 10, a row per class
+            assert image.size == (2 * (10 * 30 + 2),) * 2
+    with Image.open(run / "interpolation.png") as image:  # a row per class, 10 steps
+        assert image.size == (2 * (10 * 30 + 2),) * 2
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["args"]["conditional"] is True and summary["args"]["samples"] == 100
+    accuracy = summary["evaluation"]["conditional"]
+    per_class = accuracy["per_class_accuracy"]
+    assert sorted(per_class) == [str(c) for c in range(10)]  # JSON keys; 1,000 samples each
+    assert accuracy["class_accuracy"] == pytest.approx(np.mean(list(per_class.values())), abs=1e-4)
+    assert f"requested class in {accuracy['class_accuracy']:.1%}" in out
+    loaded = tf.saved_model.load(str(export / "1"))
+    assert "sample_class" in loaded.signatures
+    images = loaded.signatures["sample_class"](labels=tf.constant([4, 2]), seed=tf.constant(3))["images"]
+    np.testing.assert_allclose(images.numpy(), gan.generate(2, seed=3, labels=[4, 2]), atol=1e-6)
+    events = event_accumulator.EventAccumulator(str(run / "train"),
+                                                size_guidance={event_accumulator.TENSORS: 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("eval/class_accuracy")] == [0, 1]
+
+
+def test_conditional_needs_labels_and_says_so(tmp_path, capsys):
+    data_dir = tmp_path / "images-only"
+    data_dir.mkdir()
+    write_idx(data_dir / "train-images-idx3-ubyte.gz", tiny_images(64))
+    argv = ["--conditional", "--data-dir", str(data_dir), "--batch-size", "8", "--no-eval",
+            "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+    assert train.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"train.py: error: --conditional needs class labels, and MNIST train: 64 images "
+                   f"from {data_dir} has none (no *-labels-idx1-ubyte files beside the images)"]
+    assert not (tmp_path / "export").exists() and not (tmp_path / "run" / "gan.keras").exists()
+
+
+def test_summary_prints_the_conditional_models(capsys):
+    assert train.main(["--model", "conv", "--conditional", "--summary"]) == 0
+    out = capsys.readouterr().out
+    for total in ("272,357", "101,953"):
+        assert f"Total params: {total}" in out
+    assert "label_embedding" in out
