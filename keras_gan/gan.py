@@ -57,8 +57,16 @@ def split_real_batches(real_images, k):
     keeps the split correct when tf.distribute hands each replica a contiguous
     slice of the global batch: every replica then holds whole rows, and the
     union over replicas of column i is exactly column i of the global batch.
+    The labels of a conditional GAN are split the same way; None stays None.
     """
+    if real_images is None:
+        return None
     return ops.reshape(real_images, (-1, k) + tuple(real_images.shape[1:]))
+
+
+def column(batches, i):
+    """Column i of `split_real_batches`' output (None for no labels)."""
+    return None if batches is None else batches[:, i]
 
 
 def with_labels(inputs, labels):
@@ -227,14 +235,12 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------- Algorithm 1
     def train_step(self, data):
-        real_images, real_labels = self.images_and_labels(data)
+        real_images, real_labels = self.images_and_labels(data)  # labels: None unless conditional
         real_batches = split_real_batches(real_images, self.k)
-        label_batches = None if real_labels is None else split_real_batches(real_labels, self.k)
+        label_batches = split_real_batches(real_labels, self.k)
         batch_size = ops.shape(real_batches)[0]
         d_losses = [
-            self.discriminator_step(
-                real_batches[:, i], batch_size, None if label_batches is None else label_batches[:, i]
-            )
+            self.discriminator_step(real_batches[:, i], batch_size, column(label_batches, i))
             for i in range(self.k)
         ]
         g_loss = self.generator_step(batch_size)

@@ -13,7 +13,7 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     doc = tmp_path / "results.md"
     shutil.copy(os.path.join(ROOT, "docs", "results.md"), doc)
     before = doc.read_text()
-    argv = ["--only", "mlp-k1-ns", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
+    argv = ["--only", "mlp-k1-ns", "conditional", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
             "--no-download", "--classifier-dir", evaluation[2], "--runs-dir", str(tmp_path / "runs"),
             "--doc", str(doc)]
     assert experiments.main(argv) == 0
@@ -27,6 +27,16 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     assert f"| {summary_steps} |" in row
     assert (tmp_path / "images" / "results" / "mlp-k1-ns-s3.png").is_file()
     assert "(images/results/mlp-k1-ns-s3.png)" in block
+    # The conditional run: in its own table, and its class accuracy read from its summary.
+    import json
+
+    conditional = json.loads((tmp_path / "runs" / "conditional-s3" / "summary.json").read_text())
+    accuracy = conditional["evaluation"]["conditional"]
+    assert conditional["args"]["conditional"] is True
+    prefix = (f"| conditional | 3 | {accuracy['class_accuracy']:.1%} | "
+              f"{accuracy['lowest_class']}: {accuracy['lowest_class_accuracy']:.1%} |")
+    assert any(line.startswith(prefix) for line in block.splitlines())
+    assert any(line.startswith("| conditional | 3 | conv | 1 |") for line in block.splitlines())
     # Rerunning reuses the finished run instead of training it again.
     summary = tmp_path / "runs" / "mlp-k1-ns-s3" / "summary.json"
     written = summary.stat().st_mtime_ns
