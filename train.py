@@ -13,6 +13,7 @@ Bad flags or data: one line on stderr naming the problem, exit code 2.
 
 import argparse
 import atexit
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -158,6 +159,9 @@ def build_parser():
                    help="XLA compilation of the train step; auto: on for one replica "
                         "(docs/performance.md), off for several "
                         "(XLA cannot compile CPU collectives)")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="compute in bfloat16 (CPU) or float16 with loss scaling (GPU); G's image "
+                        "and D's logit stay float32 (docs/performance.md)")
     p.add_argument("--steps-per-execution", type=_number(int, minimum=1),
                    help="training steps per call into the compiled graph "
                         "(default: 16; 1 under multi_worker)")
@@ -290,23 +294,49 @@ def run(args):
     if args.fresh:  # the run is unfinished again, from its first epoch
         remove_tree(plan.backup_dir)
         runs.mark_unfinished(args.logdir)
-    gan, dataset, callbacks = build_training(args, plan, strategy)
-    initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
-    if initial_epoch:
-        print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
-    start = time.perf_counter()
-    gan.fit(
-        dataset,
-        epochs=plan.epochs,
-        initial_epoch=initial_epoch,
-        callbacks=callbacks,
-        shuffle=False,  # the dataset has its own order (keras_gan.data.pipeline)
-        verbose="auto" if args.verbose is None else args.verbose,
-    )
-    seconds = time.perf_counter() - start
-    kill_point("after_fit")
-    trained_steps = (plan.epochs - initial_epoch) * plan.steps
-    return write_outputs(args, plan, gan, callbacks, trained_steps, seconds)
+    with compute_policy(plan.precision):
+        gan, dataset, callbacks = build_training(args, plan, strategy)
+        initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
+        if initial_epoch:
+            print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
+        start = time.perf_counter()
+        gan.fit(
+            dataset,
+            epochs=plan.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            shuffle=False,  # the dataset has its own order (keras_gan.data.pipeline)
+            verbose="auto" if args.verbose is None else args.verbose,
+        )
+        seconds = time.perf_counter() - start
+        kill_point("after_fit")
+        trained_steps = (plan.epochs - initial_epoch) * plan.steps
+        return write_outputs(args, plan, gan, callbacks, trained_steps, seconds)
+
+
+@contextlib.contextmanager
+def compute_policy(name):
+    """Keras' global dtype policy set to `name` while the models are built
+    and trained, and put back afterwards (train.main may run in-process)."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def precision_policy(args):
+    """float32; with --mixed-precision, mixed_float16 where there is a GPU
+    (tensor cores; needs loss scaling), else mixed_bfloat16 (float32's range:
+    no loss scaling needed)."""
+    import tensorflow as tf
+
+    if not args.mixed_precision:
+        return "float32"
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
 
 
 @dataclasses.dataclass
@@ -320,6 +350,7 @@ class Plan:
     steps_per_execution: int
     jit_compile: bool
     backup_dir: str
+    precision: str = "float32"  # Keras dtype policy: float32, mixed_bfloat16 or mixed_float16
     evaluation: object = None  # (EvaluationData, Classifier), or None: no evaluation
 
 
@@ -349,6 +380,7 @@ def plan_run(args, strategy):
             args.jit_compile == "auto" and strategy.num_replicas_in_sync == 1 and not multi_worker
         ),
         backup_dir=backup_dir(args),
+        precision=precision_policy(args),
     )
     if not chief:
         # Each worker keeps its own backup (two writers of one file collide),
@@ -418,11 +450,14 @@ def build_training(args, plan, strategy):
             seed=args.seed,
         )
         total_steps = plan.epochs * plan.steps
+        loss_scale = plan.precision == "mixed_float16"
         gan.compile(
             d_optimizer=default_optimizer(
-                learning_rate(args, total_steps * args.k), args.beta_1, "d_optimizer"),
+                learning_rate(args, total_steps * args.k), args.beta_1, "d_optimizer",
+                loss_scale=loss_scale),
             g_optimizer=default_optimizer(
-                learning_rate(args, total_steps), args.beta_1, "g_optimizer", ema=args.ema or None),
+                learning_rate(args, total_steps), args.beta_1, "g_optimizer", ema=args.ema or None,
+                loss_scale=loss_scale),
             jit_compile=plan.jit_compile,
             steps_per_execution=min(plan.steps_per_execution, plan.steps),
         )
@@ -460,12 +495,12 @@ def build_training(args, plan, strategy):
         f"{plan.steps} steps/epoch x {plan.epochs} epochs, seed {args.seed}",
         flush=True,
     )
-    print(f"training: {describe_recipe(args)}", flush=True)
+    print(f"training: {describe_recipe(args, plan.precision)}", flush=True)
     return gan, dataset, callbacks
 
 
-def describe_recipe(args):
-    """One line: the optimiser and the stabilisers this run uses."""
+def describe_recipe(args, precision="float32"):
+    """One line: the optimiser, the stabilisers and the precision this run uses."""
     parts = [f"Adam {args.learning_rate:g} (beta_1 {args.beta_1:g}"
              + (", linear decay to 0)" if args.lr_schedule == "linear" else ")"),
              args.generator_loss.replace("_", "-") + " G loss"]
@@ -477,6 +512,9 @@ def describe_recipe(args):
         parts.append(f"R1 gamma {args.r1_gamma:g}")
     if args.ema:
         parts.append(f"EMA {args.ema:g} of G's weights for samples and export")
+    if precision != "float32":
+        parts.append(f"{precision} compute"
+                     + (" with loss scaling" if precision == "mixed_float16" else ""))
     return ", ".join(parts)
 
 
@@ -533,6 +571,7 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         "steps_per_epoch": plan.steps,
         "steps": int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)),
         "steps_this_process": trained_steps,
+        "precision": plan.precision,
         "seconds": round(seconds, 2),
         # This process, start to summary: data, classifier, training, evaluation, export.
         "wall_seconds": round(time.monotonic() - PROCESS_START, 1),

@@ -33,16 +33,29 @@ from keras_gan.options import (
 
 
 def default_optimizer(
-    learning_rate=DEFAULT_LEARNING_RATE, beta_1=DEFAULT_BETA_1, name="adam", ema=None
+    learning_rate=DEFAULT_LEARNING_RATE, beta_1=DEFAULT_BETA_1, name="adam", ema=None,
+    loss_scale=False,
 ):
     """Adam(2e-4, beta_1=0.5): the DCGAN settings, stable for both families.
 
     `ema`: keep an exponential moving average of the weights with this decay
     (Keras' `use_ema`); for G's optimizer, `GAN.sampling_generator` samples
     from the averaged weights.
+    `loss_scale`: wrap it in a dynamic `LossScaleOptimizer`, for float16
+    mixed precision (Keras only does so itself for `model.optimizer`, which
+    a GAN does not use). A step whose scaled gradients overflow is skipped
+    and the scale halved; the optimizer's `iterations` then do not advance.
     """
     extra = {} if ema is None else {"use_ema": True, "ema_momentum": ema}
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, name=name, **extra)
+    adam = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, name=name, **extra)
+    if not loss_scale:
+        return adam
+    return keras.optimizers.LossScaleOptimizer(adam, name=f"{name}_loss_scale")
+
+
+def inner_optimizer(optimizer):
+    """The optimizer that holds the state: itself, or the one a LossScaleOptimizer wraps."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
 
 
 def to_unit_range(images):
@@ -279,7 +292,8 @@ class GAN(keras.Model):
                     real_logits, fake_logits, self.label_smoothing
                 )
             )
-            replica_loss = (d_loss + penalty) / _replicas_in_sync()
+            # scale_loss: the float16 loss scale (docs/algorithm.md), else the loss as it is.
+            replica_loss = self.d_optimizer.scale_loss((d_loss + penalty) / _replicas_in_sync())
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply(tape.gradient(replica_loss, variables), variables)
         self.d_loss_tracker.update_state(d_loss)
@@ -311,7 +325,7 @@ class GAN(keras.Model):
                 with_labels(self.augment(fake_images, batch_size), labels), training=True
             )
             g_loss = ops.mean(losses.generator_loss(fake_logits, self.generator_loss))
-            replica_loss = g_loss / _replicas_in_sync()
+            replica_loss = self.g_optimizer.scale_loss(g_loss / _replicas_in_sync())
         variables = self.generator.trainable_variables
         self.g_optimizer.apply(tape.gradient(replica_loss, variables), variables)
         self.g_loss_tracker.update_state(g_loss)
@@ -395,8 +409,9 @@ class GAN(keras.Model):
         variables, and into the training weights themselves; this copy leaves
         training untouched, so a run can resume or go on training.
         """
-        averages = getattr(self.g_optimizer, "_model_variables_moving_average", None)
-        if not getattr(self.g_optimizer, "use_ema", False) or averages is None:
+        optimizer = inner_optimizer(self.g_optimizer)
+        averages = getattr(optimizer, "_model_variables_moving_average", None)
+        if not getattr(optimizer, "use_ema", False) or averages is None:
             return self.generator
         if self._averaged_generator is None:
             object.__setattr__(self, "_averaged_generator", keras.models.clone_model(self.generator))

@@ -36,6 +36,11 @@ from keras_gan.options import IMAGE_SHAPE, LATENT_DIM, MODEL_FAMILIES
 # the value DCGAN and most GAN references use).
 LEAKY_SLOPE = 0.2
 
+# Under mixed precision (`--mixed-precision`), every layer computes in
+# bfloat16 or float16 except the last of each network: G's tanh image and D's
+# logit are float32 (dtype="float32"), so the losses and the samples are
+# computed at full precision. Under the default policy that changes nothing.
+
 # The generators' BatchNorm computes its batch statistics over the *global*
 # batch under tf.distribute (an all-reduce per layer), so N replicas train
 # exactly like one device; on one device it is plain BatchNorm.
@@ -77,7 +82,7 @@ def mlp_discriminator(num_classes=None, name="mlp_discriminator"):
     for units in (512, 256, 128):
         x = layers.Dense(units)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
-    logit = layers.Dense(1, name="logit")(x)
+    logit = layers.Dense(1, name="logit", dtype="float32")(x)
     return keras.Model(inputs, logit, name=name)
 
 
@@ -89,7 +94,7 @@ def mlp_generator(latent_dim=LATENT_DIM, num_classes=None, name="mlp_generator")
         x = layers.BatchNormalization(synchronized=SYNC_BATCH_NORM)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
     x = layers.Dense(784, activation="tanh", dtype="float32")(x)
-    images = layers.Reshape(IMAGE_SHAPE, name="image")(x)
+    images = layers.Reshape(IMAGE_SHAPE, name="image", dtype="float32")(x)
     return keras.Model(inputs, images, name=name)
 
 
@@ -101,7 +106,7 @@ def conv_discriminator(dropout=0.3, num_classes=None, name="conv_discriminator")
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
     x = layers.Flatten()(x)
     x = layers.Dropout(dropout)(x)
-    logit = layers.Dense(1, name="logit")(x)
+    logit = layers.Dense(1, name="logit", dtype="float32")(x)
     return keras.Model(inputs, logit, name=name)
 
 
