@@ -87,6 +87,26 @@ def _number(kind, minimum=None, below=None, above=None, maximum=None):
     return parse
 
 
+def _k(text):
+    """--k: an integer >= 1, or auto."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or auto, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def real_batches_per_step(args):
+    """The k real batches of m images each step holds: k, or K_MAX for --k auto."""
+    from keras_gan.adaptive_k import K_MAX
+
+    return K_MAX if args.k == "auto" else args.k
+
+
 def build_parser():
     p = OneLineArgumentParser(
         description="Train a GAN on MNIST with model.fit and export the generator."
@@ -103,8 +123,9 @@ def build_parser():
                         f"(default: {DEFAULT_STEPS:,} unless --epochs is given)")
     p.add_argument("--batch-size", type=_number(int, minimum=1), default=64,
                    help="m: images per discriminator/generator update (default: 64)")
-    p.add_argument("--k", type=_number(int, minimum=1), default=1,
-                   help="discriminator updates per generator update (default: 1)")
+    p.add_argument("--k", type=_k, default=1,
+                   help="discriminator updates per generator update, or auto: adapted by "
+                        "D's accuracy on fakes, 1..3 (keras_gan/adaptive_k.py) (default: 1)")
     p.add_argument("--latent-dim", type=_number(int, minimum=1, maximum=4096), default=LATENT_DIM,
                    help=f"size of z (default: {LATENT_DIM})")
     p.add_argument("--learning-rate", type=_number(float, above=0.0),
@@ -203,6 +224,12 @@ def parse_args(argv):
             "--steps-per-execution must be 1 with --strategy multi_worker "
             "(Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy)"
         )
+    if args.k == "auto" and args.lr_schedule != "constant":
+        raise UserError("--lr-schedule linear needs a fixed --k: with --k auto, how many updates "
+                        "D makes (its schedule's length) is not known in advance")
+    if args.k == "auto" and args.strategy in ("mirrored", "multi_worker"):
+        raise UserError(f"--k auto trains on one replica only, not with --strategy {args.strategy} "
+                        "(a D update that may be skipped cannot all-reduce)")
     if args.epochs is not None and args.steps is not None:
         raise UserError("--epochs and --steps both set the training length: give one")
     if args.samples is None:
@@ -299,6 +326,7 @@ def run(args):
         initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
         if initial_epoch:
             print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
+        d_updates_before = _count(gan.d_optimizer.iterations)
         start = time.perf_counter()
         gan.fit(
             dataset,
@@ -311,7 +339,14 @@ def run(args):
         seconds = time.perf_counter() - start
         kill_point("after_fit")
         trained_steps = (plan.epochs - initial_epoch) * plan.steps
-        return write_outputs(args, plan, gan, callbacks, trained_steps, seconds)
+        d_updates = _count(gan.d_optimizer.iterations) - d_updates_before
+        return write_outputs(args, plan, gan, callbacks, trained_steps, seconds, d_updates)
+
+
+def _count(variable):
+    import keras
+
+    return int(keras.ops.convert_to_numpy(variable))
 
 
 @contextlib.contextmanager
@@ -364,11 +399,15 @@ def plan_run(args, strategy):
     check_global_batch(args.batch_size, strategy)
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     real = data.load_images(args.dataset, args.split, args.data_dir, not args.no_download)
-    data.check_enough_images(len(real.images), args.batch_size, args.k, where=real.source)
+    columns = real_batches_per_step(args)
+    if args.k == "auto" and strategy.num_replicas_in_sync > 1:
+        raise UserError(f"--k auto trains on one replica only, and --strategy {args.strategy} "
+                        f"gives {strategy.num_replicas_in_sync}: pass --strategy default")
+    data.check_enough_images(len(real.images), args.batch_size, columns, where=real.source)
     if args.conditional and real.labels is None:
         raise UserError(f"--conditional needs class labels, and {real.source} has none "
                         "(no *-labels-idx1-ubyte files beside the images)")
-    steps = args.steps_per_epoch or data.steps_per_epoch(len(real.images), args.batch_size, args.k)
+    steps = args.steps_per_epoch or data.steps_per_epoch(len(real.images), args.batch_size, columns)
     chief = is_chief(strategy)
     plan = Plan(
         real=real,
@@ -432,7 +471,7 @@ def build_training(args, plan, strategy):
     keras.utils.set_random_seed(args.seed)
     epoch_counter = data.EpochCounter()
     dataset = data.make_dataset(
-        plan.real.images, args.batch_size, args.k, seed=args.seed,
+        plan.real.images, args.batch_size, real_batches_per_step(args), seed=args.seed,
         steps_per_epoch=plan.steps, epoch_counter=epoch_counter,
         labels=plan.real.labels if args.conditional else None,
     )
@@ -453,7 +492,8 @@ def build_training(args, plan, strategy):
         loss_scale = plan.precision == "mixed_float16"
         gan.compile(
             d_optimizer=default_optimizer(
-                learning_rate(args, total_steps * args.k), args.beta_1, "d_optimizer",
+                learning_rate(args, total_steps * real_batches_per_step(args)), args.beta_1,
+                "d_optimizer",
                 loss_scale=loss_scale),
             g_optimizer=default_optimizer(
                 learning_rate(args, total_steps), args.beta_1, "g_optimizer", ema=args.ema or None,
@@ -529,7 +569,7 @@ def learning_rate(args, updates):
     return keras.optimizers.schedules.PolynomialDecay(args.learning_rate, updates, 0.0, power=1.0)
 
 
-def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
+def write_outputs(args, plan, gan, callbacks, trained_steps, seconds, d_updates):
     """Samples, .keras, export and summary; then, and only then, drop the backup."""
     from keras_gan import export
     from keras_gan.callbacks import GANMonitor
@@ -570,13 +610,15 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         "epochs": plan.epochs,
         "steps_per_epoch": plan.steps,
         "steps": int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)),
+        "discriminator_updates": _count(gan.d_optimizer.iterations),  # k per step, summed
         "steps_this_process": trained_steps,
         "precision": plan.precision,
         "seconds": round(seconds, 2),
         # This process, start to summary: data, classifier, training, evaluation, export.
         "wall_seconds": round(time.monotonic() - PROCESS_START, 1),
+        # Each D update takes m real images (with --k auto, not every batch served is used).
         "real_images_per_second": (
-            round(trained_steps * args.k * args.batch_size / seconds, 1) if trained_steps else None
+            round(d_updates * args.batch_size / seconds, 1) if trained_steps else None
         ),
         "final_metrics": {name: values[-1] for name, values in history.items()},
         "weights_sha256": digest,

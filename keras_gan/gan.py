@@ -27,6 +27,7 @@ from keras import ops
 
 from keras_gan import augment as diffaugment
 from keras_gan import losses
+from keras_gan.adaptive_k import K_MAX, AdaptiveK
 from keras_gan.options import (
     DEFAULT_BETA_1, DEFAULT_LEARNING_RATE, balanced_labels, parse_augmentation,
 )
@@ -116,7 +117,9 @@ class GAN(keras.Model):
             models, images in [-1, 1]; any shape works (docs/theory.md trains
             this class on 1-D data, [batch, 1]).
         discriminator: a model samples -> one logit per sample.
-        k: discriminator updates per generator update (the paper's k, >= 1).
+        k: discriminator updates per generator update (the paper's k, >= 1),
+            or "auto": adapted during training by the bounded rule of
+            keras_gan/adaptive_k.py (1..K_MAX; batches then hold K_MAX * m images).
         generator_loss: "non_saturating" (default, -log D(G(z))) or
             "minimax" (log(1 - D(G(z))), the paper's value function).
         label_smoothing: one-sided label smoothing for the real targets of D,
@@ -151,8 +154,8 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k!r}.")
+        if k != "auto" and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise ValueError(f"k must be an integer >= 1 or 'auto', got {k!r}.")
         if generator_loss not in losses.GENERATOR_LOSSES:
             raise ValueError(
                 f"generator_loss must be one of {losses.GENERATOR_LOSSES}, "
@@ -173,6 +176,9 @@ class GAN(keras.Model):
         self.num_classes = num_classes
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.k = k
+        # The real batches per step: k, or with k="auto" as many as k can reach.
+        self.k_max = K_MAX if k == "auto" else k
+        self.adaptive_k = AdaptiveK(name="adaptive_k") if k == "auto" else None
         self.generator_loss = generator_loss
         self.label_smoothing = float(label_smoothing)
         self.augmentation = augmentation
@@ -249,14 +255,16 @@ class GAN(keras.Model):
     # ------------------------------------------------------------- Algorithm 1
     def train_step(self, data):
         real_images, real_labels = self.images_and_labels(data)  # labels: None unless conditional
-        real_batches = split_real_batches(real_images, self.k)
-        label_batches = split_real_batches(real_labels, self.k)
+        real_batches = split_real_batches(real_images, self.k_max)
+        label_batches = split_real_batches(real_labels, self.k_max)
         batch_size = ops.shape(real_batches)[0]
+        k = self.current_k()  # self.k; with k="auto", this step's k (a tensor)
         d_losses = [
-            self.discriminator_step(real_batches[:, i], batch_size, column(label_batches, i))
-            for i in range(self.k)
+            self.discriminator_step_if(i < k, real_batches[:, i], batch_size, column(label_batches, i))
+            for i in range(self.k_max)
         ]
         g_loss = self.generator_step(batch_size)
+        self.adapt_k()  # k="auto" only: keras_gan/adaptive_k.py
         self.first_nonfinite_step.update_state(d_losses, g_loss, self.g_optimizer.iterations)
         return self._logs()
 
@@ -268,8 +276,31 @@ class GAN(keras.Model):
             raise ValueError("A conditional GAN trains on (images, labels) pairs; got images alone.")
         return data[0], ops.cast(data[1], "int32")
 
+    def current_k(self):
+        if self.adaptive_k is None:
+            return self.k
+        if _replicas_in_sync() > 1:
+            raise ValueError("k='auto' trains on one replica only: tf.distribute cannot "
+                             "all-reduce inside the branch of a D update that may be skipped.")
+        return self.adaptive_k.k.value
+
+    def adapt_k(self):
+        if self.adaptive_k is not None:
+            self.adaptive_k.update(self.g_optimizer.iterations)
+
+    def discriminator_step_if(self, run, real_images, batch_size, labels=None):
+        """`discriminator_step` if `run` (always, for a fixed k); with k="auto",
+        a D update beyond this step's k is skipped, and its d_loss is 0."""
+        if run is True:
+            return self.discriminator_step(real_images, batch_size, labels)
+        return ops.cond(run, lambda: self.discriminator_step(real_images, batch_size, labels),
+                        lambda: ops.zeros((), "float32"))
+
     def _logs(self):
         logs = {m.name: m.result() for m in self.metrics}
+        if self.adaptive_k is not None:  # this step's k, and the average it is chosen by
+            logs["k"] = ops.cast(self.adaptive_k.k.value, "float32")
+            logs["d_fake_accuracy"] = ops.convert_to_tensor(self.adaptive_k.accuracy.value)
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras averages multi-worker logs with reduce(MEAN, axis=0), which
             # needs an axis 0 (tensorflow/tensorflow#72388): give them one.
@@ -296,6 +327,8 @@ class GAN(keras.Model):
             replica_loss = self.d_optimizer.scale_loss((d_loss + penalty) / _replicas_in_sync())
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply(tape.gradient(replica_loss, variables), variables)
+        if self.adaptive_k is not None:
+            self.adaptive_k.record(fake_logits)
         self.d_loss_tracker.update_state(d_loss)
         self.d_real_tracker.update_state(ops.sigmoid(ops.cast(real_logits, "float32")))
         self.d_fake_tracker.update_state(ops.sigmoid(ops.cast(fake_logits, "float32")))

@@ -79,6 +79,13 @@ def test_two_replicas_train_exactly_like_one_device(k, stabilisers):
     assert int(keras.ops.convert_to_numpy(mirrored.d_optimizer.iterations)) == k
 
 
+def test_adaptive_k_refuses_several_replicas_with_a_clear_error():
+    gan = build(two_cpu_strategy(), k="auto")
+    images = tiny_images(3 * GLOBAL_BATCH).astype("float32") / 127.5 - 1.0
+    with pytest.raises(ValueError, match="k='auto' trains on one replica only"):
+        gan.fit(tf.data.Dataset.from_tensors(images), epochs=1, verbose=0)
+
+
 def test_replicas_draw_different_noise_that_tiles_the_global_batch():
     strategy = two_cpu_strategy()
     gan = build(strategy, k=1, seed=3)
