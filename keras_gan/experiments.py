@@ -52,11 +52,23 @@ SWEEP = {
 CONDITIONAL = {
     "conditional": {"--conditional": None},
 }
-CONFIGS = {**GRID, **SWEEP, **CONDITIONAL}
+# The default run computing in bfloat16 (on a CPU; float16 on a GPU).
+MIXED = {
+    "default+mixed-precision": {"--mixed-precision": None},
+}
+# k = 2 and --k auto beside the default's k = 1, compared on the same
+# wall-clock budget (the default's training time). 78 steps per epoch, as
+# the default has, so that all three spend the same on per-epoch callbacks.
+ADAPTIVE_K = {
+    "default-k2": {"--k": "2", "--steps-per-epoch": "78"},
+    "default-k-auto": {"--k": "auto", "--steps-per-epoch": "78"},
+}
+CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **ADAPTIVE_K}
 # Seeds per configuration unless --seeds says otherwise: the default run's
-# spread over seeds is the one that matters most, and the conditional
-# run's targets (issue #12) are judged over seeds too.
-SEEDS = {"default": (0, 1, 2), "conditional": (0, 1, 2)}
+# spread over seeds is the one that matters most, and the conditional and
+# k comparisons (issue #12) are judged over seeds too.
+SEEDS = {"default": (0, 1, 2), "conditional": (0, 1, 2), "default-k2": (0, 1, 2),
+         "default-k-auto": (0, 1, 2)}
 PAPER_TABLE_1 = [  # Goodfellow et al. (2014), Table 1: MNIST Parzen log-likelihood
     ("DBN (Bengio et al. 2013)", "138 ± 2"),
     ("Stacked CAE (Bengio et al. 2013)", "121 ± 1.6"),
@@ -147,7 +159,35 @@ def table(rows, header=HEADER):
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def write_results(doc, rows, summaries, argv):
+def k_comparison(rows, summaries, runs_dir, images_dir):
+    """Markdown: k = 1 (the default), 2 and auto after equal steps and at the
+    default's wall-clock budget (its median training seconds), read from each
+    run's evaluation curve (keras_gan/eval_curves.py); and the figure."""
+    from keras_gan import eval_curves
+
+    runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in ADAPTIVE_K]
+    defaults = [s["seconds"] for r, s in runs if r[0] == "default"]
+    if not defaults or len(runs) == len(defaults):
+        return ["(run `default` and the k configurations to fill this table)"]
+    budget = sorted(defaults)[len(defaults) // 2]
+    header = ["run", "seed", "k", "D updates per G step", "train s (12k steps)",
+              f"÷ floor at {budget:.0f} s (2,000 samples)", "÷ floor after 12k steps (10,000 samples)"]
+    lines, curves = [], {}
+    for r, s in runs:
+        seconds, values = eval_curves.curve(os.path.join(runs_dir, f"{r[0]}-s{r[1]}"))
+        curves.setdefault(f"k = {s['args']['k']}", []).append((seconds, values))
+        at_budget = eval_curves.value_at(seconds, values, budget)
+        updates = s.get("discriminator_updates", s["steps"] * s["args"]["k"])
+        lines.append([r[0], r[1], str(s["args"]["k"]), f"{updates / s['steps']:.2f}",
+                      f"{s['seconds']:.0f}", "—" if at_budget is None else f"{at_budget:.1f}×",
+                      f"{s['evaluation']['frechet_ratio_to_real']:.1f}×"])
+    figure = os.path.join(images_dir, "k_budget.png")
+    eval_curves.plot(curves, budget, figure, "k = 1, 2 or auto: sample quality against training time")
+    return [table(lines, header), "",
+            f"![Fréchet ÷ floor against training seconds](images/results/{os.path.basename(figure)})"]
+
+
+def write_results(doc, rows, summaries, argv, runs_dir=None):
     first = summaries[0]
     e = first["evaluation"]
     parzen_rows = PAPER_TABLE_1 + [
@@ -184,6 +224,15 @@ def write_results(doc, rows, summaries, argv):
         "",
         table([conditional_row(r[0], int(r[1]), s) for r, s in zip(rows, summaries)
                if r[0] in CONDITIONAL], CONDITIONAL_HEADER),
+        "",
+        "### Mixed precision: the default run computing in bfloat16",
+        "",
+        table([r for r in rows if r[0] in MIXED or r[0] == "default"]),
+        "",
+        "### k: 1 (the default), 2 or auto, on the same wall-clock budget",
+        "",
+        *k_comparison(rows, summaries, runs_dir or os.path.join(ROOT, "results", "runs"),
+                      os.path.join(os.path.dirname(doc), "images", "results")),
         "",
         "### Samples (the run's `samples.png`: 64 images; conditional runs 100, a row per class)",
         "",
@@ -224,7 +273,7 @@ def main(argv=None):
                                 os.path.join(images_dir, f"{name}-s{seed}.png"))
                 rows.append(row(name, seed, summary))
                 summaries.append(summary)
-        write_results(args.doc, rows, summaries, argv)
+        write_results(args.doc, rows, summaries, argv, args.runs_dir)
     except UserError as e:
         print(f"python -m keras_gan.experiments: error: {e}", file=sys.stderr)
         return 2

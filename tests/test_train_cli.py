@@ -447,3 +447,19 @@ def test_summary_prints_the_conditional_models(capsys):
     for total in ("272,357", "101,953"):
         assert f"Total params: {total}" in out
     assert "label_embedding" in out
+
+
+def test_the_evaluation_curve_against_training_seconds(e2e_run):
+    """keras_gan.eval_curves reads the per-epoch evaluation back with the time
+    each was measured at, counted from the start of fit."""
+    from keras_gan import eval_curves
+
+    tmp, result = e2e_run
+    assert result.returncode == 0, result.stderr[-2000:]
+    seconds, values = eval_curves.curve(str(tmp / "run"))
+    summary = json.loads((tmp / "run" / "summary.json").read_text())
+    assert len(values) == 2 and 0 < seconds[0] < seconds[1] <= summary["seconds"] + 1.0
+    assert all(v > 5.0 for v in values)  # ratios to the floor after 6 steps: far from 1
+    assert eval_curves.value_at(seconds, values, seconds[1]) == values[1]
+    assert eval_curves.value_at(seconds, values, (seconds[0] + seconds[1]) / 2) == values[0]
+    assert eval_curves.value_at(seconds, values, seconds[0] / 2) is None
