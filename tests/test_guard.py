@@ -85,7 +85,8 @@ FLAG_VALUES = {
     "--model": st.sampled_from(["mlp", "conv", "gru", ""]),
     "--epochs": st.sampled_from(["1", "0", "-3", "2.5", "x", "99999999999"]),
     "--batch-size": st.sampled_from(["64", "0", "1", "1e3", "-1"]),
-    "--k": st.sampled_from(["1", "2", "0", "k"]),
+    "--k": st.sampled_from(["1", "2", "0", "k", "auto", "Auto"]),
+    "--lr-schedule": st.sampled_from(["constant", "linear", "cosine"]),
     "--latent-dim": st.sampled_from(["32", "0", "5000", "nan"]),
     "--learning-rate": st.sampled_from(["2e-4", "0", "-1", "inf", "nan", "1e30", "fast"]),
     "--beta-1": st.sampled_from(["0.5", "1", "-0.1", "nan"]),
@@ -107,7 +108,8 @@ FLAG_VALUES = {
     "--ema": st.sampled_from(["0", "0.999", "1", "-0.5"]),
     "--steps": st.sampled_from(["100", "0", "1e4"]),
 }
-SWITCHES = ["--no-download", "--no-export", "--fresh", "--bogus-flag"]
+SWITCHES = ["--no-download", "--no-export", "--fresh", "--bogus-flag", "--conditional",
+            "--mixed-precision"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
