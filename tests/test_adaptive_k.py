@@ -127,3 +127,16 @@ def test_train_py_refuses_k_auto_where_it_cannot_work(argv, message, tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "run").exists()
+
+
+def test_k_auto_with_a_conditional_gan_under_xla():
+    """The skipped updates' branches carry the labels too, compiled as train.py compiles."""
+    from keras_gan.data import make_dataset
+
+    gan = GAN(*build_models("conv", num_classes=10), k="auto", num_classes=10, seed=0, r1_gamma=1.0)
+    gan.compile(jit_compile=True, steps_per_execution=2)
+    gan.adaptive_k.k.assign(2)
+    ds = make_dataset(tiny_images(96), batch_size=8, k=K_MAX, labels=np.arange(96) % 10)
+    history = gan.fit(ds, epochs=1, verbose=0).history
+    assert int(gan.g_optimizer.iterations) == 4 and int(gan.d_optimizer.iterations) == 8
+    assert history["k"] == [2.0] and np.isfinite(history["d_loss"][0])
