@@ -112,6 +112,13 @@ def test_train_py_k_auto_end_to_end(tmp_path, capsys, mnist_dir):
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert history["k"] == [1.0, 1.0] and len(history["d_fake_accuracy"]) == 2
     assert PERIOD > 8
+    from tensorboard.backend.event_processing import event_accumulator
+
+    events = event_accumulator.EventAccumulator(str(tmp_path / "run" / "train"),
+                                                size_guidance={event_accumulator.TENSORS: 0})
+    events.Reload()
+    assert [e.step for e in events.Tensors("epoch_k")] == [0, 1]  # k in TensorBoard, per epoch
+    assert "epoch_d_fake_accuracy" in events.Tags()["tensors"]
 
 
 @pytest.mark.parametrize("argv,message", [
