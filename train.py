@@ -179,7 +179,7 @@ def build_parser():
     p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
                    help="XLA compilation of the train step; auto: on for one replica "
                         "(docs/performance.md), off for several "
-                        "(XLA cannot compile CPU collectives)")
+                        "(XLA cannot compile CPU collectives) and for --k auto")
     p.add_argument("--mixed-precision", action="store_true",
                    help="compute in bfloat16 (CPU) or float16 with loss scaling (GPU); G's image "
                         "and D's logit stay float32 (docs/performance.md)")
@@ -415,8 +415,11 @@ def plan_run(args, strategy):
         epochs=args.epochs or math.ceil(args.steps / steps),
         chief=chief,
         steps_per_execution=args.steps_per_execution or (1 if multi_worker else 16),
+        # XLA's conditionals (the skippable D updates of --k auto) cost 9x on
+        # this project's CPU (docs/performance.md): off for --k auto.
         jit_compile=args.jit_compile == "on" or (
             args.jit_compile == "auto" and strategy.num_replicas_in_sync == 1 and not multi_worker
+            and args.k != "auto"
         ),
         backup_dir=backup_dir(args),
         precision=precision_policy(args),

@@ -258,9 +258,11 @@ class GAN(keras.Model):
         real_batches = split_real_batches(real_images, self.k_max)
         label_batches = split_real_batches(real_labels, self.k_max)
         batch_size = ops.shape(real_batches)[0]
-        k = self.current_k()  # self.k; with k="auto", this step's k (a tensor)
+        k = self.current_k()  # self.k; with k="auto", this step's k (a tensor, >= 1)
         d_losses = [
-            self.discriminator_step_if(i < k, real_batches[:, i], batch_size, column(label_batches, i))
+            self.discriminator_step_if(
+                i == 0 or i < k, real_batches[:, i], batch_size, column(label_batches, i)
+            )
             for i in range(self.k_max)
         ]
         g_loss = self.generator_step(batch_size)
