@@ -87,26 +87,6 @@ def _number(kind, minimum=None, below=None, above=None, maximum=None):
     return parse
 
 
-def _k(text):
-    """--k: an integer >= 1, or auto."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or auto, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def real_batches_per_step(args):
-    """The k real batches of m images each step holds: k, or K_MAX for --k auto."""
-    from keras_gan.adaptive_k import K_MAX
-
-    return K_MAX if args.k == "auto" else args.k
-
-
 def build_parser():
     p = OneLineArgumentParser(
         description="Train a GAN on MNIST with model.fit and export the generator."
@@ -123,9 +103,8 @@ def build_parser():
                         f"(default: {DEFAULT_STEPS:,} unless --epochs is given)")
     p.add_argument("--batch-size", type=_number(int, minimum=1), default=64,
                    help="m: images per discriminator/generator update (default: 64)")
-    p.add_argument("--k", type=_k, default=1,
-                   help="discriminator updates per generator update, or auto: adapted by "
-                        "D's accuracy on fakes, 1..3 (keras_gan/adaptive_k.py) (default: 1)")
+    p.add_argument("--k", type=_number(int, minimum=1), default=1,
+                   help="discriminator updates per generator update (default: 1)")
     p.add_argument("--latent-dim", type=_number(int, minimum=1, maximum=4096), default=LATENT_DIM,
                    help=f"size of z (default: {LATENT_DIM})")
     p.add_argument("--learning-rate", type=_number(float, above=0.0),
@@ -179,7 +158,7 @@ def build_parser():
     p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
                    help="XLA compilation of the train step; auto: on for one replica "
                         "(docs/performance.md), off for several "
-                        "(XLA cannot compile CPU collectives) and for --k auto")
+                        "(XLA cannot compile CPU collectives)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="compute in bfloat16 (CPU) or float16 with loss scaling (GPU); G's image "
                         "and D's logit stay float32 (docs/performance.md)")
@@ -224,12 +203,6 @@ def parse_args(argv):
             "--steps-per-execution must be 1 with --strategy multi_worker "
             "(Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy)"
         )
-    if args.k == "auto" and args.lr_schedule != "constant":
-        raise UserError("--lr-schedule linear needs a fixed --k: with --k auto, how many updates "
-                        "D makes (its schedule's length) is not known in advance")
-    if args.k == "auto" and args.strategy in ("mirrored", "multi_worker"):
-        raise UserError(f"--k auto trains on one replica only, not with --strategy {args.strategy} "
-                        "(a D update that may be skipped cannot all-reduce)")
     if args.epochs is not None and args.steps is not None:
         raise UserError("--epochs and --steps both set the training length: give one")
     if args.samples is None:
@@ -399,15 +372,11 @@ def plan_run(args, strategy):
     check_global_batch(args.batch_size, strategy)
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     real = data.load_images(args.dataset, args.split, args.data_dir, not args.no_download)
-    columns = real_batches_per_step(args)
-    if args.k == "auto" and strategy.num_replicas_in_sync > 1:
-        raise UserError(f"--k auto trains on one replica only, and --strategy {args.strategy} "
-                        f"gives {strategy.num_replicas_in_sync}: pass --strategy default")
-    data.check_enough_images(len(real.images), args.batch_size, columns, where=real.source)
+    data.check_enough_images(len(real.images), args.batch_size, args.k, where=real.source)
     if args.conditional and real.labels is None:
         raise UserError(f"--conditional needs class labels, and {real.source} has none "
                         "(no *-labels-idx1-ubyte files beside the images)")
-    steps = args.steps_per_epoch or data.steps_per_epoch(len(real.images), args.batch_size, columns)
+    steps = args.steps_per_epoch or data.steps_per_epoch(len(real.images), args.batch_size, args.k)
     chief = is_chief(strategy)
     plan = Plan(
         real=real,
@@ -415,11 +384,8 @@ def plan_run(args, strategy):
         epochs=args.epochs or math.ceil(args.steps / steps),
         chief=chief,
         steps_per_execution=args.steps_per_execution or (1 if multi_worker else 16),
-        # XLA's conditionals (the skippable D updates of --k auto) cost 9x on
-        # this project's CPU (docs/performance.md): off for --k auto.
         jit_compile=args.jit_compile == "on" or (
             args.jit_compile == "auto" and strategy.num_replicas_in_sync == 1 and not multi_worker
-            and args.k != "auto"
         ),
         backup_dir=backup_dir(args),
         precision=precision_policy(args),
@@ -474,7 +440,7 @@ def build_training(args, plan, strategy):
     keras.utils.set_random_seed(args.seed)
     epoch_counter = data.EpochCounter()
     dataset = data.make_dataset(
-        plan.real.images, args.batch_size, real_batches_per_step(args), seed=args.seed,
+        plan.real.images, args.batch_size, args.k, seed=args.seed,
         steps_per_epoch=plan.steps, epoch_counter=epoch_counter,
         labels=plan.real.labels if args.conditional else None,
     )
@@ -495,8 +461,7 @@ def build_training(args, plan, strategy):
         loss_scale = plan.precision == "mixed_float16"
         gan.compile(
             d_optimizer=default_optimizer(
-                learning_rate(args, total_steps * real_batches_per_step(args)), args.beta_1,
-                "d_optimizer",
+                learning_rate(args, total_steps * args.k), args.beta_1, "d_optimizer",
                 loss_scale=loss_scale),
             g_optimizer=default_optimizer(
                 learning_rate(args, total_steps), args.beta_1, "g_optimizer", ema=args.ema or None,
@@ -619,7 +584,7 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds, d_updates)
         "seconds": round(seconds, 2),
         # This process, start to summary: data, classifier, training, evaluation, export.
         "wall_seconds": round(time.monotonic() - PROCESS_START, 1),
-        # Each D update takes m real images (with --k auto, not every batch served is used).
+        # Each D update takes m real images.
         "real_images_per_second": (
             round(d_updates * args.batch_size / seconds, 1) if trained_steps else None
         ),

@@ -1,9 +1,10 @@
-"""`--k auto`: the number of discriminator updates per generator update, adapted to the game.
+"""`GAN(k="auto")`: the number of D updates per G update, adapted to the game.
 
 The paper treats k as a hyperparameter (it used k = 1) and asks that D be
 "maintained near its optimal solution" while G changes slowly. This is one
 bounded rule that tries to do that, and docs/results.md measures whether it
-helps:
+helps (it did not, against k = 1 and 2 at equal training time, so
+train.py does not offer it; docs/algorithm.md, "An adaptive k"):
 
 - After every discriminator update, D's accuracy on the fakes it was just
   shown -- the share with D(G(z)) < 1/2, computed before the update --

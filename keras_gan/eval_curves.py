@@ -5,7 +5,7 @@ keras_gan/evaluation/monitor.py) to TensorBoard, and every event carries
 its wall time. Counted from the run's first event (`run/flags`, written as
 `fit` starts), they say how good the samples were after t seconds of
 training: what a comparison "on the same wall-clock budget" needs. Runs
-whose steps cost different amounts (k = 2, `--k auto`) are then compared
+whose steps cost different amounts (k = 2, an adaptive k) are then compared
 where each had trained equally long, not after equally many steps.
 """
 

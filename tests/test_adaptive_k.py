@@ -1,6 +1,4 @@
-"""--k auto: the bounded rule, the skipped D updates, its state across saves, train.py."""
-
-import json
+"""GAN(k="auto"): the bounded rule, the skipped D updates, its state across saves."""
 
 import keras
 import numpy as np
@@ -9,7 +7,7 @@ import tensorflow as tf
 
 from keras_gan import GAN, build_models
 from keras_gan import adaptive_k
-from keras_gan.adaptive_k import HIGH, K_MAX, LOW, PERIOD, next_k
+from keras_gan.adaptive_k import HIGH, K_MAX, LOW, next_k
 
 from conftest import tiny_images
 
@@ -97,43 +95,14 @@ def test_k_must_be_a_positive_integer_or_auto():
         GAN(*build_models("mlp"), k="fast")
 
 
-def test_train_py_k_auto_end_to_end(tmp_path, capsys, mnist_dir):
+def test_train_py_does_not_offer_k_auto(tmp_path, capsys):
+    """Measured against k = 1 and 2 (docs/results.md), the rule did not help,
+    so train.py keeps a fixed k (issue #12: an option only if it helps)."""
     import train
 
-    argv = ["--k", "auto", "--model", "mlp", "--data-dir", mnist_dir, "--split", "test",
-            "--epochs", "2", "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "1",
-            "--verbose", "0", "--no-eval", "--no-export", "--logdir", str(tmp_path / "run")]
-    assert train.main(argv) == 0
-    assert "GAN, k=auto, batch 8" in capsys.readouterr().out
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["steps"] == 8 and summary["args"]["k"] == "auto"
-    # Fewer than PERIOD steps: k stays at 1, one D update per step.
-    assert summary["discriminator_updates"] == 8
-    history = json.loads((tmp_path / "run" / "history.json").read_text())
-    assert history["k"] == [1.0, 1.0] and len(history["d_fake_accuracy"]) == 2
-    assert PERIOD > 8
-    from tensorboard.backend.event_processing import event_accumulator
-
-    events = event_accumulator.EventAccumulator(str(tmp_path / "run" / "train"),
-                                                size_guidance={event_accumulator.TENSORS: 0})
-    events.Reload()
-    assert [e.step for e in events.Tensors("epoch_k")] == [0, 1]  # k in TensorBoard, per epoch
-    assert "epoch_d_fake_accuracy" in events.Tags()["tensors"]
-
-
-@pytest.mark.parametrize("argv,message", [
-    (["--k", "auto", "--lr-schedule", "linear"], "--lr-schedule linear needs a fixed --k"),
-    (["--k", "auto", "--strategy", "mirrored"], "--k auto trains on one replica only"),
-    (["--k", "fast"], "argument --k: expected an integer or auto, got 'fast'"),
-    (["--k", "0"], "argument --k: must be >= 1, got 0"),
-])
-def test_train_py_refuses_k_auto_where_it_cannot_work(argv, message, tmp_path, capsys):
-    import train
-
-    assert train.main([*argv, "--logdir", str(tmp_path / "run")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0], err
-    assert not (tmp_path / "run").exists()
+    assert train.main(["--k", "auto", "--logdir", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "train.py: error: argument --k: expected an integer, got 'auto'")
 
 
 def test_k_auto_with_a_conditional_gan_under_xla():

@@ -13,7 +13,7 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     doc = tmp_path / "results.md"
     shutil.copy(os.path.join(ROOT, "docs", "results.md"), doc)
     before = doc.read_text()
-    argv = ["--only", "mlp-k1-ns", "conditional", "default", "default-k-auto", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
+    argv = ["--only", "mlp-k1-ns", "conditional", "default", "default-k2", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
             "--no-download", "--classifier-dir", evaluation[2], "--runs-dir", str(tmp_path / "runs"),
             "--doc", str(doc)]
     assert experiments.main(argv) == 0
@@ -37,12 +37,12 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
               f"{accuracy['lowest_class']}: {accuracy['lowest_class_accuracy']:.1%} |")
     assert any(line.startswith(prefix) for line in block.splitlines())
     assert any(line.startswith("| conditional | 3 | conv | 1 |") for line in block.splitlines())
-    # k = 1 against --k auto, on the default's budget: a row each, read from their summaries.
-    auto = json.loads((tmp_path / "runs" / "default-k-auto-s3" / "summary.json").read_text())
+    # k = 1 against k = 2, on the default's budget: a row each, read from their summaries.
+    k2 = json.loads((tmp_path / "runs" / "default-k2-s3" / "summary.json").read_text())
     budget = json.loads((tmp_path / "runs" / "default-s3" / "summary.json").read_text())["seconds"]
     assert f"| ÷ floor at {budget:.0f} s (2,000 samples) |" in block
-    updates = auto["discriminator_updates"] / auto["steps"]
-    assert any(line.startswith(f"| default-k-auto | 3 | auto | {updates:.2f} | {auto['seconds']:.0f} |")
+    assert k2["discriminator_updates"] == 2 * k2["steps"]
+    assert any(line.startswith(f"| default-k2 | 3 | 2 | 2.00 | {k2['seconds']:.0f} |")
                for line in block.splitlines())
     assert (tmp_path / "images" / "results" / "k_budget.png").is_file()
     # Rerunning reuses the finished run instead of training it again.
