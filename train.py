@@ -299,7 +299,6 @@ def run(args):
         initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
         if initial_epoch:
             print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
-        d_updates_before = _count(gan.d_optimizer.iterations)
         start = time.perf_counter()
         gan.fit(
             dataset,
@@ -312,14 +311,7 @@ def run(args):
         seconds = time.perf_counter() - start
         kill_point("after_fit")
         trained_steps = (plan.epochs - initial_epoch) * plan.steps
-        d_updates = _count(gan.d_optimizer.iterations) - d_updates_before
-        return write_outputs(args, plan, gan, callbacks, trained_steps, seconds, d_updates)
-
-
-def _count(variable):
-    import keras
-
-    return int(keras.ops.convert_to_numpy(variable))
+        return write_outputs(args, plan, gan, callbacks, trained_steps, seconds)
 
 
 @contextlib.contextmanager
@@ -498,7 +490,8 @@ def build_training(args, plan, strategy):
 
     print(f"data: {plan.real.source}", flush=True)
     print(
-        f"model: {'conditional ' * args.conditional}{args.model} GAN, k={args.k}, batch {args.batch_size} over "
+        f"model: {'conditional ' * args.conditional}{args.model} GAN, k={args.k}, "
+        f"batch {args.batch_size} over "
         f"{strategy.num_replicas_in_sync} replica(s), "
         f"{plan.steps} steps/epoch x {plan.epochs} epochs, seed {args.seed}",
         flush=True,
@@ -537,7 +530,7 @@ def learning_rate(args, updates):
     return keras.optimizers.schedules.PolynomialDecay(args.learning_rate, updates, 0.0, power=1.0)
 
 
-def write_outputs(args, plan, gan, callbacks, trained_steps, seconds, d_updates):
+def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
     """Samples, .keras, export and summary; then, and only then, drop the backup."""
     from keras_gan import export
     from keras_gan.callbacks import GANMonitor
@@ -578,15 +571,14 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds, d_updates)
         "epochs": plan.epochs,
         "steps_per_epoch": plan.steps,
         "steps": int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)),
-        "discriminator_updates": _count(gan.d_optimizer.iterations),  # k per step, summed
+        "discriminator_updates": int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)),
         "steps_this_process": trained_steps,
         "precision": plan.precision,
         "seconds": round(seconds, 2),
         # This process, start to summary: data, classifier, training, evaluation, export.
         "wall_seconds": round(time.monotonic() - PROCESS_START, 1),
-        # Each D update takes m real images.
         "real_images_per_second": (
-            round(d_updates * args.batch_size / seconds, 1) if trained_steps else None
+            round(trained_steps * args.k * args.batch_size / seconds, 1) if trained_steps else None
         ),
         "final_metrics": {name: values[-1] for name, values in history.items()},
         "weights_sha256": digest,

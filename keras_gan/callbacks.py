@@ -18,8 +18,9 @@ Files in `run_dir`: `samples/epoch_NNN.png` (the fixed-noise grid per epoch),
 `progress.gif` (those grids as an animation), `loss_curves.png`,
 `interpolation.png` (walks through latent space between random z), and
 `history.json` (the epoch metrics). For a conditional GAN every grid has one
-row per class (`images.class_rows`), and each interpolation row keeps one class. A resumed run reads the earlier epochs'
-grids and metrics back, so its GIF and curves cover the whole run.
+row per class (`images.class_rows`), and each interpolation row keeps one
+class. A resumed run reads the earlier epochs' grids and metrics back, so its
+GIF and curves cover the whole run.
 """
 
 import json
@@ -107,12 +108,11 @@ class GANMonitor(keras.callbacks.Callback):
 
     def _images(self, z, labels=None):
         generator = self.model.sampling_generator()  # the averaged G when there is one
-        z = keras.ops.convert_to_tensor(z)
-        images = generator(with_labels(z, _tensor(labels)), training=False)
+        images = generator(with_labels(z, labels), training=False)
         return keras.ops.convert_to_numpy(to_unit_range(images))
 
     def _d_probabilities(self, images, labels=None):
-        logits = self.model.discriminator(with_labels(images, _tensor(labels)), training=False)
+        logits = self.model.discriminator(with_labels(images, labels), training=False)
         return keras.ops.convert_to_numpy(keras.ops.sigmoid(keras.ops.cast(logits, "float32")))
 
     # ------------------------------------------------------------ callbacks
@@ -176,7 +176,7 @@ class GANMonitor(keras.callbacks.Callback):
         fake_z = self.model.latent_vectors(len(self.real_images), seed=self.seed + epoch + 1)
         fake_labels = self.model.check_labels(None, len(self.real_images))
         # The G that D plays against, not the averaged one.
-        fakes = self.model.generator(with_labels(fake_z, _tensor(fake_labels)), training=False)
+        fakes = self.model.generator(with_labels(fake_z, fake_labels), training=False)
         real = self._d_probabilities(self.real_images, self.real_labels)
         with self.writer.as_default():
             tf.summary.image("samples/fixed_noise", grid[None, :, :, None], step=epoch)
@@ -250,8 +250,3 @@ class GANMonitor(keras.callbacks.Callback):
         path_z = slerp(z[:rows, None, :], z[rows:, None, :], t).reshape(rows * steps, -1)
         labels = None if classes is None else np.repeat(np.arange(rows, dtype=np.int32), steps)
         save_grid_png(path, self._images(path_z, labels), cols=steps)
-
-
-def _tensor(labels):
-    """Labels as a tensor (Keras refuses a NumPy array beside a tensor input)."""
-    return None if labels is None else keras.ops.convert_to_tensor(labels, "int32")

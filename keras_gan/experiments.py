@@ -60,10 +60,10 @@ MIXED = {
 # (the default's training time). 78 steps per epoch, as the default has, so
 # that both spend the same on per-epoch callbacks. (An adaptive k was
 # compared here too, and dropped: docs/results.md.)
-ADAPTIVE_K = {
+K_COMPARISON = {
     "default-k2": {"--k": "2", "--steps-per-epoch": "78"},
 }
-CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **ADAPTIVE_K}
+CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON}
 # Seeds per configuration unless --seeds says otherwise: the default run's
 # spread over seeds is the one that matters most, and the conditional and
 # k comparisons (issue #12) are judged over seeds too.
@@ -164,7 +164,7 @@ def k_comparison(rows, summaries, runs_dir, images_dir):
     run's evaluation curve (keras_gan/eval_curves.py); and the figure."""
     from keras_gan import eval_curves
 
-    runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in ADAPTIVE_K]
+    runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in K_COMPARISON]
     defaults = [s["seconds"] for r, s in runs if r[0] == "default"]
     if not defaults or len(runs) == len(defaults):
         return ["(run `default` and the k configurations to fill this table)"]
@@ -186,7 +186,7 @@ def k_comparison(rows, summaries, runs_dir, images_dir):
             f"![Fréchet ÷ floor against training seconds](images/results/{os.path.basename(figure)})"]
 
 
-def write_results(doc, rows, summaries, argv, runs_dir=None):
+def write_results(doc, rows, summaries, argv, runs_dir):
     first = summaries[0]
     e = first["evaluation"]
     parzen_rows = PAPER_TABLE_1 + [
@@ -230,7 +230,7 @@ def write_results(doc, rows, summaries, argv, runs_dir=None):
         "",
         "### k: 1 (the default) or 2, on the same wall-clock budget",
         "",
-        *k_comparison(rows, summaries, runs_dir or os.path.join(ROOT, "results", "runs"),
+        *k_comparison(rows, summaries, runs_dir,
                       os.path.join(os.path.dirname(doc), "images", "results")),
         "",
         "### Samples (the run's `samples.png`: 64 images; conditional runs 100, a row per class)",

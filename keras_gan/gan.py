@@ -84,8 +84,11 @@ def column(batches, i):
 
 
 def with_labels(inputs, labels):
-    """A model's input: `inputs` alone, or with the labels of a conditional GAN."""
-    return inputs if labels is None else [inputs, labels]
+    """A model's input: `inputs` alone, or with the labels of a conditional GAN
+    (both as tensors: Keras refuses a NumPy array beside a tensor)."""
+    if labels is None:
+        return inputs
+    return [ops.convert_to_tensor(inputs), ops.convert_to_tensor(labels, "int32")]
 
 
 def _replicas_in_sync():
@@ -411,7 +414,7 @@ class GAN(keras.Model):
 
         Conditional: image i is of class `labels[i]` (n ints in 0..num_classes-1;
         default `balanced_labels(n)`: 0, 1, ..., 9, 0, 1, ...)."""
-        z = ops.convert_to_numpy(self.latent_vectors(n, seed))
+        z = self.latent_vectors(n, seed)
         labels = self.check_labels(labels, n)
         images = self.sampling_generator().predict(with_labels(z, labels), batch_size=batch_size, verbose=0)
         return ops.convert_to_numpy(to_unit_range(images))

@@ -45,8 +45,7 @@ class QualityMonitor(keras.callbacks.Callback):
         generator = self.model.sampling_generator()
         images = np.concatenate([
             keras.ops.convert_to_numpy(to_unit_range(generator(with_labels(
-                self.z[i:i + 500],
-                None if self.labels is None else keras.ops.convert_to_tensor(self.labels[i:i + 500]),
+                self.z[i:i + 500], None if self.labels is None else self.labels[i:i + 500]
             ), training=False)))
             for i in range(0, self.samples, 500)
         ])
