@@ -88,6 +88,32 @@ def tagged_version(export_dir, tag):
     return None
 
 
+def use_tensorflow_backend():
+    """A SavedModel is TensorFlow's: export with Keras on TensorFlow, whatever
+    backend trained the GAN (a `.keras` file loads on any of them)."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        raise UserError("exporting for TF Serving needs TensorFlow, which is not installed here "
+                        "(pip install -r requirements.txt); the .keras file can be exported on any "
+                        "machine that has it: python -m keras_gan.export --checkpoint FILE.")
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+        return
+    check_tensorflow_backend()
+
+
+def check_tensorflow_backend():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise UserError(
+            f"exporting for TF Serving needs Keras on TensorFlow, and this process runs Keras on "
+            f"{keras.backend.backend()}: save the GAN (.keras) and run "
+            f"python -m keras_gan.export --checkpoint FILE, which switches to TensorFlow itself."
+        )
+
+
 def export_generator(generator, export_dir, tag=None):
     """Write `generator` as the next version under `export_dir`; return its path.
 
@@ -100,6 +126,7 @@ def export_generator(generator, export_dir, tag=None):
         existing = tagged_version(export_dir, tag)
         if existing:
             return existing
+    check_tensorflow_backend()
     import keras
     import tensorflow as tf
 
@@ -255,6 +282,7 @@ def export_checkpoint(argv):
     if not os.path.isfile(args.checkpoint):
         raise UserError(f"--checkpoint {args.checkpoint}: no such file.")
     check_writable_dir(args.export_dir, "--export-dir")
+    use_tensorflow_backend()
     with tensorflow_start():
         # Importing keras_gan.gan registers GAN for deserialization
         # (`import keras_gan` alone is lazy).

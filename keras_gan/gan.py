@@ -22,11 +22,10 @@ both sides), G's update draws uniform labels; the batch holds (images, labels).
 """
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from keras_gan import augment as diffaugment
-from keras_gan import losses
+from keras_gan import backends, losses
 from keras_gan.adaptive_k import K_MAX, AdaptiveK
 from keras_gan.options import (
     DEFAULT_BETA_1, DEFAULT_LEARNING_RATE, balanced_labels, parse_augmentation,
@@ -89,26 +88,6 @@ def with_labels(inputs, labels):
     if labels is None:
         return inputs
     return [ops.convert_to_tensor(inputs), ops.convert_to_tensor(labels, "int32")]
-
-
-def _replicas_in_sync():
-    # In a replica context, each replica's gradients are *summed* by the
-    # optimizer, so each replica's loss must be its share of the global mean.
-    return tf.distribute.get_replica_context().num_replicas_in_sync
-
-
-def _replica_slice(values, n):
-    """This replica's n rows of `values`, drawn for the whole global batch.
-
-    Every replica holds the same seed state, so a plain draw would be the same
-    on every replica. Drawing for the global batch and keeping a slice gives
-    replicas different draws, and N replicas exactly what one device would
-    draw for the same global batch."""
-    context = tf.distribute.get_replica_context()
-    if context.num_replicas_in_sync == 1:
-        return values
-    start = context.replica_id_in_sync_group * n
-    return values[start : start + n]
 
 
 @keras.saving.register_keras_serializable(package="keras_gan")
@@ -225,6 +204,9 @@ class GAN(keras.Model):
         super().compile(optimizer=None, **kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        joint = backends.optimizer_state([d_optimizer, g_optimizer])
+        if joint is not None:  # JAX: fit threads `optimizer.variables` through the step
+            self.optimizer = joint
         # Build the slots now (not lazily on the first step): under a
         # distribution strategy they must be created in the strategy scope.
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -239,9 +221,13 @@ class GAN(keras.Model):
         }
 
     def compile_from_config(self, config):
+        # keras.optimizers.deserialize, not deserialize_keras_object: the file
+        # names the saving backend's own class (e.g. keras.src.backend.torch.
+        # optimizers.torch_adam), and Keras' optimizers are looked up by name
+        # here, so a file saved on one backend compiles on another.
         self.compile(
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
         )
 
     # ------------------------------------------------------------------ metrics
@@ -255,7 +241,13 @@ class GAN(keras.Model):
             self.d_fake_tracker,
         ]
 
+    @property
+    def metrics_variables(self):
+        # JAX's fit threads these through the step; the NaN guard's record is state too.
+        return super().metrics_variables + self.first_nonfinite_step.variables
+
     # ------------------------------------------------------------- Algorithm 1
+    @backends.stateful_step  # JAX: (state, data) -> (logs, state); as it is elsewhere
     def train_step(self, data):
         real_images, real_labels = self.images_and_labels(data)  # labels: None unless conditional
         real_batches = split_real_batches(real_images, self.k_max)
@@ -284,7 +276,7 @@ class GAN(keras.Model):
     def current_k(self):
         if self.adaptive_k is None:
             return self.k
-        if _replicas_in_sync() > 1:
+        if backends.replicas_in_sync() > 1:
             raise ValueError("k='auto' trains on one replica only: tf.distribute cannot "
                              "all-reduce inside the branch of a D update that may be skipped.")
         return self.adaptive_k.k.value
@@ -306,7 +298,7 @@ class GAN(keras.Model):
         if self.adaptive_k is not None:  # this step's k, and the average it is chosen by
             logs["k"] = ops.cast(self.adaptive_k.k.value, "float32")
             logs["d_fake_accuracy"] = ops.convert_to_tensor(self.adaptive_k.accuracy.value)
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        if backends.multi_worker():
             # Keras averages multi-worker logs with reduce(MEAN, axis=0), which
             # needs an axis 0 (tensorflow/tensorflow#72388): give them one.
             logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
@@ -315,23 +307,25 @@ class GAN(keras.Model):
     def discriminator_step(self, real_images, batch_size, labels=None):
         """One update of D: descend -V(D, G) on m real and m fresh fake images
         (conditional: fakes of the same classes as the reals, `labels`)."""
-        # G's forward pass happens outside the tape: D's update needs no
-        # gradient through G, and G's weights must not change here.
-        fake_images = self.generator(with_labels(self.sample_z(batch_size), labels), training=True)
+        # D's update needs no gradient through G, and G's weights must not change here.
+        fake_images = ops.stop_gradient(
+            self.generator(with_labels(self.sample_z(batch_size), labels), training=True)
+        )
         real_images = self.augment(real_images, batch_size)
         fake_images = self.augment(fake_images, batch_size)
-        with tf.GradientTape() as tape:
+
+        def loss():
             real_logits, penalty = self.real_logits_and_penalty(real_images, labels)
             fake_logits = self.discriminator(with_labels(fake_images, labels), training=True)
-            d_loss = ops.mean(
-                losses.discriminator_loss(
-                    real_logits, fake_logits, self.label_smoothing
-                )
-            )
+            d_loss = ops.mean(losses.discriminator_loss(real_logits, fake_logits, self.label_smoothing))
             # scale_loss: the float16 loss scale (docs/algorithm.md), else the loss as it is.
-            replica_loss = self.d_optimizer.scale_loss((d_loss + penalty) / _replicas_in_sync())
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(replica_loss, variables), variables)
+            replica_loss = self.d_optimizer.scale_loss((d_loss + penalty) / backends.replicas_in_sync())
+            return replica_loss, (d_loss, real_logits, fake_logits)
+
+        # keras_gan/backends: a GradientTape, autograd or jax.value_and_grad, then optimizer.apply
+        d_loss, real_logits, fake_logits = backends.minimize(
+            self.d_optimizer, self.discriminator.trainable_variables, loss
+        )
         if self.adaptive_k is not None:
             self.adaptive_k.record(fake_logits)
         self.d_loss_tracker.update_state(d_loss)
@@ -344,28 +338,27 @@ class GAN(keras.Model):
         (gamma / 2) mean ||grad_x logit(x)||^2 (the labels held fixed)."""
         if self.r1_gamma == 0.0:
             return self.discriminator(with_labels(real_images, labels), training=True), 0.0
-        with tf.GradientTape() as tape:
-            tape.watch(real_images)
-            real_logits = self.discriminator(with_labels(real_images, labels), training=True)
-            # Each logit depends on its own image only, so the gradient of
-            # the sum holds every image's own gradient.
-            logit_sum = ops.sum(ops.cast(real_logits, "float32"))
-        gradients = tape.gradient(logit_sum, real_images)
+        # Each logit depends on its own image only, so the gradient of their
+        # sum holds every image's own gradient.
+        real_logits, gradients = backends.input_gradient(
+            lambda x: self.discriminator(with_labels(x, labels), training=True), real_images
+        )
         squared_norms = ops.sum(ops.square(ops.cast(gradients, "float32")), axis=(1, 2, 3))
         return real_logits, 0.5 * self.r1_gamma * ops.mean(squared_norms)
 
     def generator_step(self, batch_size):
         """One update of G on m fresh noise samples; D is used, not updated."""
         labels = self.sample_labels(batch_size)  # None unless conditional
-        with tf.GradientTape() as tape:
+
+        def loss():
             fake_images = self.generator(with_labels(self.sample_z(batch_size), labels), training=True)
             fake_logits = self.discriminator(
                 with_labels(self.augment(fake_images, batch_size), labels), training=True
             )
             g_loss = ops.mean(losses.generator_loss(fake_logits, self.generator_loss))
-            replica_loss = self.g_optimizer.scale_loss(g_loss / _replicas_in_sync())
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply(tape.gradient(replica_loss, variables), variables)
+            return self.g_optimizer.scale_loss(g_loss / backends.replicas_in_sync()), g_loss
+
+        g_loss = backends.minimize(self.g_optimizer, self.generator.trainable_variables, loss)
         self.g_loss_tracker.update_state(g_loss)
         return g_loss
 
@@ -373,22 +366,24 @@ class GAN(keras.Model):
         """`images` with this GAN's DiffAugment transforms applied (or as they are)."""
         if not self.augmentation:
             return images
-        replicas = _replicas_in_sync()
+        replicas = backends.replicas_in_sync()
         image_shape = tuple(images.shape[1:3])
         parameters = diffaugment.draw_parameters(
             self.augmentation, n * replicas, self.seed_generator, image_shape
         )
-        parameters = [_replica_slice(p, n) for p in parameters]
+        parameters = [backends.replica_slice(p, n) for p in parameters]
         return diffaugment.augment(images, self.augmentation, parameters)
 
     def sample_z(self, n):
         """n latent vectors z ~ N(0, I) from the model's training noise stream.
 
-        Under tf.distribute, each replica draws the noise of the whole global
-        batch and keeps its own slice (`_replica_slice`).
+        Under tf.distribute every replica holds the same seed state, so a plain
+        draw would be the same on every replica. Each draws the noise of the
+        whole global batch and keeps its own slice: replicas get different
+        noise, and N replicas exactly what one device would draw.
         """
-        z = keras.random.normal((n * _replicas_in_sync(), self.latent_dim), seed=self.seed_generator)
-        return _replica_slice(z, n)
+        z = keras.random.normal((n * backends.replicas_in_sync(), self.latent_dim), seed=self.seed_generator)
+        return backends.replica_slice(z, n)
 
     def sample_labels(self, n):
         """n labels drawn uniformly from the classes (None unless conditional),
@@ -396,9 +391,9 @@ class GAN(keras.Model):
         if self.num_classes is None:
             return None
         labels = keras.random.randint(
-            (n * _replicas_in_sync(),), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
+            (n * backends.replicas_in_sync(),), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
         )
-        return _replica_slice(labels, n)
+        return backends.replica_slice(labels, n)
 
     # -------------------------------------------------------------- generation
     def call(self, inputs, training=False):
@@ -523,17 +518,18 @@ class FirstNonFiniteStep(keras.metrics.Metric):
     def __init__(self, name="first_nonfinite_step", **kwargs):
         super().__init__(name=name, **kwargs)
         self.record = self.add_variable(
-            shape=(2,), initializer=keras.initializers.Constant([-1, 0]), dtype="int64",
+            shape=(2,), initializer=keras.initializers.Constant([-1, 0]), dtype="int32",
             aggregation="only_first_replica", name="record",
         )
 
     def update_state(self, d_losses, g_loss, step):
         d_bad = ops.logical_not(ops.all(ops.isfinite(ops.stack(d_losses))))
         g_bad = ops.logical_not(ops.isfinite(g_loss))
-        which = ops.cast(d_bad, "int64") + 2 * ops.cast(g_bad, "int64")
-        first = ops.logical_and(ops.less(self.record[0], 0), ops.greater(which, 0))
-        new = ops.stack([ops.cast(step, "int64"), which])
-        self.record.assign(ops.where(first, new, self.record))
+        which = ops.cast(d_bad, "int32") + 2 * ops.cast(g_bad, "int32")
+        record = ops.convert_to_tensor(self.record)
+        first = ops.logical_and(ops.less(record[0], 0), ops.greater(which, 0))
+        new = ops.stack([ops.cast(step, "int32"), which])
+        self.record.assign(ops.where(first, new, record))
 
     def result(self):
         return ops.convert_to_tensor(self.record)
@@ -550,6 +546,7 @@ class FirstNonFiniteStep(keras.metrics.Metric):
 def load_checkpoint(path, flag="--checkpoint"):
     """The GAN in a `.keras` file, loaded in Keras' safe mode; UserError (one
     line naming `flag` and the file) for anything that is not one."""
+    from keras_gan import models  # noqa: F401 (registers the models' own layers)
     from keras_gan.options import UserError
 
     try:

@@ -41,10 +41,28 @@ LEAKY_SLOPE = 0.2
 # logit are float32 (dtype="float32"), so the losses and the samples are
 # computed at full precision. Under the default policy that changes nothing.
 
-# The generators' BatchNorm computes its batch statistics over the *global*
-# batch under tf.distribute (an all-reduce per layer), so N replicas train
-# exactly like one device; on one device it is plain BatchNorm.
-SYNC_BATCH_NORM = True
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class GlobalBatchNormalization(layers.BatchNormalization):
+    """BatchNormalization whose batch statistics are those of the *global* batch.
+
+    Under tf.distribute that takes an all-reduce per layer (`synchronized`),
+    so N replicas train exactly like one device. On JAX the step sees global
+    (sharded) arrays and on PyTorch one device, so plain BatchNorm already is
+    global there, and Keras refuses `synchronized` on them. The flag is set
+    by the backend that loads the model, not saved, so a `.keras` file moves
+    between backends.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.pop("synchronized", None)
+        super().__init__(synchronized=keras.backend.backend() == "tensorflow", **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("synchronized")
+        return config
 
 # Size of the learned label embedding joined to z, and to the MLP D's pixels.
 LABEL_EMBEDDING = 10
@@ -91,7 +109,7 @@ def mlp_generator(latent_dim=LATENT_DIM, num_classes=None, name="mlp_generator")
     inputs, x = _latent_input(latent_dim, num_classes)
     for units in (128, 256, 512):
         x = layers.Dense(units)(x)
-        x = layers.BatchNormalization(synchronized=SYNC_BATCH_NORM)(x)
+        x = GlobalBatchNormalization()(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
     x = layers.Dense(784, activation="tanh", dtype="float32")(x)
     images = layers.Reshape(IMAGE_SHAPE, name="image", dtype="float32")(x)
@@ -118,7 +136,7 @@ def conv_generator(latent_dim=LATENT_DIM, num_classes=None, name="conv_generator
     x = layers.Reshape((3, 3, 128))(x)
     for filters, padding in ((128, "valid"), (64, "same")):
         x = layers.Conv2DTranspose(filters, 3, strides=2, padding=padding)(x)
-        x = layers.BatchNormalization(synchronized=SYNC_BATCH_NORM)(x)
+        x = GlobalBatchNormalization()(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
     images = layers.Conv2DTranspose(
         1, 3, strides=2, padding="same", activation="tanh", dtype="float32",

@@ -1,0 +1,116 @@
+"""JAX: stateless. Keras' `fit` threads the state through `train_step(state, data)`.
+
+`stateful_step` opens one `StatelessScope` over that whole state for a
+training step: inside it, Algorithm 1 reads and "assigns" variables as on the
+other backends, and every assignment (weights, both optimizers' slots and
+step counts, the noise seed, BatchNorm statistics, metrics) is recorded in
+the scope and handed back to `fit` as the new state. Each `minimize`
+differentiates a pure function of the player's variables with
+`jax.value_and_grad`: the loss is computed in a nested scope whose values are
+the traced ones, and the state it changed (the seed, after drawing z) comes
+back as auxiliary output, so the k discriminator updates each see the state
+the previous one left.
+"""
+
+import contextlib
+import functools
+
+import jax
+import keras
+from keras import ops
+
+_STEP_VARIABLES = []  # the variables of the step being traced (a stack, for safety)
+
+
+class OptimizerState:
+    """What Keras' JAX `fit` takes for `model.optimizer`: it threads
+    `model.optimizer.variables` through the step, and a GAN has two optimizers."""
+
+    def __init__(self, optimizers):
+        self.optimizers = list(optimizers)
+
+    @property
+    def built(self):  # `GAN.compile` builds both
+        return all(optimizer.built for optimizer in self.optimizers)
+
+    @property
+    def variables(self):
+        return [v for optimizer in self.optimizers for v in optimizer.variables]
+
+    def __repr__(self):
+        return f"OptimizerState({', '.join(o.name for o in self.optimizers)})"
+
+
+def optimizer_state(optimizers):
+    return OptimizerState(optimizers)
+
+
+def _state_lists(model):
+    return (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.optimizer.variables,
+        model.metrics_variables,
+    )
+
+
+def stateful_step(train_step):
+    @functools.wraps(train_step)
+    def step(model, state, data):
+        references = _state_lists(model)
+        mapping = [(v, value) for vs, values in zip(references, state) for v, value in zip(vs, values)]
+        with keras.StatelessScope(state_mapping=mapping) as scope, _tracing(references):
+            logs = train_step(model, data)
+        new_state = tuple([scope.get_current_value(v) for v in vs] for vs in references)
+        return logs, new_state
+
+    return step
+
+
+@contextlib.contextmanager
+def _tracing(references):
+    _STEP_VARIABLES.append([v for vs in references for v in vs])
+    try:
+        yield
+    finally:
+        _STEP_VARIABLES.pop()
+
+
+def minimize(optimizer, variables, loss_fn):
+    if not _STEP_VARIABLES:
+        raise RuntimeError("keras_gan on JAX: minimize() runs inside a train_step (stateful_step).")
+    trained = {id(v) for v in variables}
+    others = [v for v in _STEP_VARIABLES[-1] if id(v) not in trained]
+
+    def loss_of(values):
+        # v.value here reads the enclosing step's scope: the current state.
+        mapping = list(zip(variables, values)) + [(v, v.value) for v in others]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            loss, aux = loss_fn()
+        return loss, (aux, [scope.get_current_value(v) for v in others])
+
+    (_, (aux, updated)), gradients = jax.value_and_grad(loss_of, has_aux=True)(
+        [v.value for v in variables]
+    )
+    for v, value in zip(others, updated):
+        v.assign(value)  # recorded in the step's scope
+    optimizer.apply(gradients, variables)
+    return aux
+
+
+def input_gradient(fn, x):
+    y, pullback = jax.vjp(fn, x)
+    (gradient,) = pullback(ops.ones_like(y))
+    return y, gradient
+
+
+def replicas_in_sync():
+    return 1
+
+
+def replica_slice(values, n):
+    return values
+
+
+def multi_worker():
+    return False

@@ -1,0 +1,47 @@
+"""PyTorch: gradients from autograd (`torch.autograd.grad`, no `.grad` left behind)."""
+
+import torch
+
+
+def minimize(optimizer, variables, loss_fn):
+    loss, aux = loss_fn()
+    gradients = torch.autograd.grad(loss, [v.value for v in variables])
+    with torch.no_grad():
+        optimizer.apply(gradients, variables)
+    return _detached(aux)
+
+
+def input_gradient(fn, x):
+    x = x.detach().requires_grad_(True)
+    y = fn(x)
+    # create_graph: the penalty built from this gradient is differentiated again.
+    (gradient,) = torch.autograd.grad(y.float().sum(), x, create_graph=True)
+    return y, gradient
+
+
+def _detached(values):
+    if isinstance(values, torch.Tensor):
+        return values.detach()
+    if isinstance(values, (tuple, list)):
+        return type(values)(_detached(v) for v in values)
+    return values
+
+
+def stateful_step(train_step):
+    return train_step
+
+
+def replicas_in_sync():
+    return 1
+
+
+def replica_slice(values, n):
+    return values
+
+
+def multi_worker():
+    return False
+
+
+def optimizer_state(optimizers):
+    return None  # PyTorch's fit keeps the variables themselves

@@ -1,0 +1,249 @@
+"""Algorithm 1 on the current Keras backend (TensorFlow here; JAX and PyTorch
+through tests/test_backends.py): the update order and count, each player's
+update against the same step written out in NumPy, isolation of the players,
+determinism, saving and resuming, and the full recipe."""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_gan.gan import GAN, default_optimizer
+from keras_gan.models import build_models
+
+from backend_helpers import KnownNoiseGAN, arr, known_noise, linear_models, scaled, tiny_images, values
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def algorithm_1_in_numpy(weights, real_steps, k, m, lr, kind, smoothing, r1_gamma, latent_dim):
+    """Algorithm 1 with plain SGD on `linear_models`, gradients written out by hand.
+
+    Returns the final weights and each step's (mean D loss over its k updates, G loss)."""
+    W, c, w, b = (np.array(v, np.float64) for v in weights)
+    updates, losses = 0, []
+    for step in real_steps:  # [k*m, P]: row r holds images r*k .. r*k + k - 1
+        d_losses = []
+        for i in range(k):
+            x = step[i::k]
+            fake = np.tanh(known_noise(updates, m, latent_dim) @ W + c)
+            r, f = x @ w + b, fake @ w + b
+            d_losses.append(np.mean((1 - smoothing) * softplus(-r) + smoothing * softplus(r) + softplus(f)))
+            dr = ((1 - smoothing) * -sigmoid(-r) + smoothing * sigmoid(r)) / m
+            df = sigmoid(f) / m
+            grad_w = x.T @ dr + fake.T @ df + r1_gamma * w  # R1: (gamma/2) ||grad_x logit||^2 = (gamma/2) ||w||^2
+            grad_b = dr.sum(0) + df.sum(0)
+            w, b, updates = w - lr * grad_w, b - lr * grad_b, updates + 1
+        z = known_noise(updates, m, latent_dim)
+        g = np.tanh(z @ W + c)
+        f = g @ w + b
+        if kind == "non_saturating":
+            g_loss, df = np.mean(softplus(-f)), -sigmoid(-f) / m
+        else:
+            g_loss, df = np.mean(-softplus(f)), -sigmoid(f) / m
+        dh = (df @ w.T) * (1 - g**2)
+        W, c, updates = W - lr * (z.T @ dh), c - lr * dh.sum(0), updates + 1
+        losses.append((np.mean(d_losses), g_loss))
+    return [W, c, w, b], losses
+
+
+@pytest.mark.parametrize("k,kind,smoothing,r1_gamma", [
+    (1, "non_saturating", 0.0, 0.0),
+    (2, "minimax", 0.2, 0.5),
+])
+def test_training_equals_algorithm_1_written_out_in_numpy(k, kind, smoothing, r1_gamma):
+    """Three steps of `fit` against the same steps computed by hand: the k D
+    updates, each on its own real batch, then G's; the loss kind, label
+    smoothing and R1 reach the updates; the logged losses are the losses."""
+    m, lr, steps = 4, 0.3, 3
+    keras.utils.set_random_seed(0)
+    generator, discriminator = linear_models()
+    gan = KnownNoiseGAN(generator, discriminator, k=k, generator_loss=kind,
+                        label_smoothing=smoothing, r1_gamma=r1_gamma)
+    gan.compile(d_optimizer=keras.optimizers.SGD(lr), g_optimizer=keras.optimizers.SGD(lr))
+    real = np.random.default_rng(1).uniform(-1, 1, (steps * k * m, 2, 2, 1)).astype("float32")
+    start = values(generator.trainable_variables + discriminator.trainable_variables)
+
+    history = gan.fit(real, batch_size=k * m, epochs=1, shuffle=False, verbose=0).history
+
+    want, losses = algorithm_1_in_numpy(start, real.reshape(steps, k * m, 4), k, m, lr, kind,
+                                        smoothing, r1_gamma, gan.latent_dim)
+    got = values(generator.trainable_variables + discriminator.trainable_variables)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(got[0], start[0])  # G really moved
+    # The epoch's logs are the means over its steps.
+    np.testing.assert_allclose(history["d_loss"], [np.mean([d for d, _ in losses])], rtol=1e-5)
+    np.testing.assert_allclose(history["g_loss"], [np.mean([g for _, g in losses])], rtol=1e-5)
+    assert int(gan.d_optimizer.iterations) == k * steps
+    assert int(gan.g_optimizer.iterations) == steps
+
+
+class RecordMaxInput(keras.layers.Layer):
+    """Identity layer that remembers the max of each batch it saw (last 8)."""
+
+    def build(self, input_shape):
+        self.seen = self.add_weight(shape=(8,), initializer="zeros", trainable=False)
+
+    def call(self, x):
+        self.seen.assign(ops.concatenate([self.seen[1:], ops.reshape(ops.max(x), (1,))]))
+        return x
+
+
+def test_k_discriminator_updates_each_on_its_own_batch_then_one_generator_update():
+    k, m = 3, 4
+    recorder = RecordMaxInput()
+    image = keras.Input((28, 28, 1))
+    logit = keras.layers.Dense(1)(keras.layers.Flatten()(recorder(image)))
+    generator, _ = build_models("mlp", latent_dim=8)
+    gan = GAN(generator, keras.Model(image, logit), k=k, seed=0)
+    gan.compile()
+    # Real batch i is filled with the value 10 + i; fakes are tanh, in (-1, 1).
+    real = np.concatenate([np.full((m, 28, 28, 1), 10.0 + i, np.float32) for i in range(k)])
+    step = real.reshape(k, m, 28, 28, 1).transpose(1, 0, 2, 3, 4).reshape(-1, 28, 28, 1)
+    gan.fit(np.concatenate([step, step]), batch_size=k * m, epochs=1, shuffle=False, verbose=0)
+
+    assert int(gan.d_optimizer.iterations) == 2 * k
+    assert int(gan.g_optimizer.iterations) == 2
+    seen = arr(recorder.seen)
+    # Last step's D calls: real_1, fake, real_2, fake, real_3, fake; then G's fake.
+    real_maxima = [v for v in seen if v > 5.0]
+    assert real_maxima == [10.0, 11.0, 12.0]
+    assert all(v <= 1.0 for v in seen[-7:] if v not in real_maxima)
+
+
+def test_metrics_at_an_undecided_discriminator():
+    """D(x) = 1/2 everywhere (zero logits, frozen by a zero learning rate):
+    -V(D, G) = log 4, and the non-saturating G loss is log 2, exactly."""
+    keras.utils.set_random_seed(0)
+    gan = GAN(*build_models("mlp", latent_dim=8), k=2, seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.SGD(0.0))
+    gan.discriminator.set_weights([np.zeros_like(w) for w in gan.discriminator.get_weights()])
+    history = gan.fit(scaled(tiny_images(64)), batch_size=16, epochs=2, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    np.testing.assert_allclose(history["d_loss"], [np.log(4.0)] * 2, rtol=1e-6)
+    np.testing.assert_allclose(history["g_loss"], [np.log(2.0)] * 2, rtol=1e-6)
+    np.testing.assert_allclose(history["d_real"], [0.5] * 2, rtol=1e-6)
+    np.testing.assert_allclose(history["d_fake"], [0.5] * 2, rtol=1e-6)
+    assert (int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)) == (8, 16)
+
+
+def frozen_layer_models():
+    """The MLP G (with BatchNorm) and a D with a frozen layer: D then has
+    weights that no update may touch."""
+    generator, _ = build_models("mlp", latent_dim=8)
+    image = keras.Input((28, 28, 1))
+    frozen = keras.layers.Dense(8)
+    y = frozen(keras.layers.Flatten()(image))
+    frozen.trainable = False
+    return generator, keras.Model(image, keras.layers.Dense(1)(y))
+
+
+@pytest.mark.parametrize("frozen_player", ["discriminator", "generator"])
+def test_each_update_moves_its_own_player_only(frozen_player):
+    """A zero learning rate for one player: its weights stay exactly as they
+    were (BatchNorm statistics aside), the other's all move; D's frozen layer
+    never moves; G's BatchNorm statistics do (G runs in training mode)."""
+    keras.utils.set_random_seed(0)
+    gan = GAN(*frozen_layer_models(), seed=0)
+    zero, some = keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.1)
+    if frozen_player == "discriminator":
+        gan.compile(d_optimizer=zero, g_optimizer=some)
+    else:
+        gan.compile(d_optimizer=some, g_optimizer=zero)
+    frozen = gan.discriminator if frozen_player == "discriminator" else gan.generator
+    moving = gan.generator if frozen_player == "discriminator" else gan.discriminator
+    bn_stats = [v for v in gan.generator.non_trainable_weights]
+    before = [values(x) for x in (frozen.trainable_weights, moving.trainable_weights,
+                                  gan.discriminator.non_trainable_weights, bn_stats)]
+    gan.fit(scaled(tiny_images(16)), batch_size=8, epochs=1, verbose=0)
+    frozen_now, moving_now, d_frozen_now, bn_now = (
+        values(x) for x in (frozen.trainable_weights, moving.trainable_weights,
+                            gan.discriminator.non_trainable_weights, bn_stats))
+    assert all(np.array_equal(a, b) for a, b in zip(before[0], frozen_now))
+    assert all(not np.array_equal(a, b) for a, b in zip(before[1], moving_now))
+    assert all(np.array_equal(a, b) for a, b in zip(before[2], d_frozen_now))
+    assert bn_stats and all(not np.array_equal(a, b) for a, b in zip(before[3], bn_now))
+
+
+def fit_small(seed, steps=2):
+    keras.utils.set_random_seed(0)  # same initial weights for every seed
+    gan = GAN(*build_models("mlp", latent_dim=8), k=2, seed=seed)
+    gan.compile()
+    history = gan.fit(scaled(tiny_images(16 * steps)), batch_size=16, epochs=1, shuffle=False,
+                      verbose=0).history
+    return gan, history
+
+
+def test_the_noise_seed_decides_the_run():
+    a, history_a = fit_small(seed=5)
+    b, history_b = fit_small(seed=5)
+    c, history_c = fit_small(seed=6)
+    assert history_a == history_b
+    assert all(np.array_equal(x, y) for x, y in zip(values(a.weights), values(b.weights)))
+    assert history_a["g_loss"] != history_c["g_loss"]
+
+
+def test_keras_file_round_trip_resumes_exactly(tmp_path):
+    """Weights, both optimizers' state and the noise stream are in the file:
+    training the loaded model goes on exactly as the original does."""
+    gan, _ = fit_small(seed=3)
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, GAN) and loaded.k == 2
+    for a, b in zip(gan.weights + gan.d_optimizer.variables + gan.g_optimizer.variables,
+                    loaded.weights + loaded.d_optimizer.variables + loaded.g_optimizer.variables):
+        np.testing.assert_array_equal(arr(a), arr(b), err_msg=a.path)
+    more = scaled(tiny_images(32, seed=9))
+    gan.fit(more, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    loaded.fit(more, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(gan.weights, loaded.weights):
+        np.testing.assert_allclose(arr(a), arr(b), atol=1e-6, err_msg=a.path)
+    assert int(loaded.g_optimizer.iterations) == 4
+
+
+@pytest.mark.parametrize("family,conditional", [("conv", False), ("conv", True), ("mlp", True)])
+def test_the_full_recipe_trains(family, conditional):
+    """The real models with every training option at once: k = 2, R1,
+    DiffAugment, an average of G's weights, conditional or not."""
+    num_classes = 10 if conditional else None
+    keras.utils.set_random_seed(0)
+    gan = GAN(*build_models(family, num_classes=num_classes), k=2, r1_gamma=1.0,
+              augmentation="translation,cutout", num_classes=num_classes, seed=0)
+    gan.compile(d_optimizer=default_optimizer(1e-3, name="d_optimizer"),
+                g_optimizer=default_optimizer(1e-3, name="g_optimizer", ema=0.9))
+    images = scaled(tiny_images(32))
+    labels = np.arange(32, dtype="int32") % 10
+    history = gan.fit(images, labels if conditional else None, batch_size=16, epochs=1,
+                      shuffle=False, verbose=0).history
+    assert all(np.isfinite(v).all() for v in history.values())
+    assert (int(gan.d_optimizer.iterations), int(gan.g_optimizer.iterations)) == (4, 2)
+    assert gan.first_nonfinite_step.describe() is None
+    samples = gan.generate(10, seed=1)
+    assert samples.shape == (10, 28, 28, 1) and 0.0 <= samples.min() and samples.max() <= 1.0
+    # The samples come from the averaged weights, not from G's own.
+    assert gan.sampling_generator() is not gan.generator
+    raw = ops.convert_to_numpy(gan.generator.predict(
+        [gan.latent_vectors(10, seed=1), gan.check_labels(None, 10)] if conditional
+        else gan.latent_vectors(10, seed=1), verbose=0))
+    assert not np.allclose((raw + 1) / 2, samples, atol=1e-4)
+
+
+def test_a_non_finite_loss_is_recorded_with_its_step():
+    keras.utils.set_random_seed(0)
+    gan = GAN(*build_models("mlp", latent_dim=8), seed=0)
+    gan.compile()
+    images = scaled(tiny_images(32))
+    gan.fit(images[:16], batch_size=8, epochs=1, verbose=0)
+    assert gan.first_nonfinite_step.describe() is None
+    kernel = gan.discriminator.layers[-1].kernel
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+    gan.fit(images[16:], batch_size=8, epochs=1, verbose=0)
+    assert gan.first_nonfinite_step.describe() == "step 3: d_loss, g_loss not finite"  # the 3rd G step
