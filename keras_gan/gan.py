@@ -138,6 +138,9 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         if k != "auto" and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise ValueError(f"k must be an integer >= 1 or 'auto', got {k!r}.")
+        if k == "auto" and backends.BACKEND != "tensorflow":
+            raise ValueError(f"k='auto' trains on the TensorFlow backend only (Keras runs on {backends.BACKEND}): "
+                             "its skipped D updates are a conditional whose branches update state.")
         if generator_loss not in losses.GENERATOR_LOSSES:
             raise ValueError(
                 f"generator_loss must be one of {losses.GENERATOR_LOSSES}, "

@@ -247,3 +247,12 @@ def test_a_non_finite_loss_is_recorded_with_its_step():
     kernel.assign(np.full(kernel.shape, np.nan, "float32"))
     gan.fit(images[16:], batch_size=8, epochs=1, verbose=0)
     assert gan.first_nonfinite_step.describe() == "step 3: d_loss, g_loss not finite"  # the 3rd G step
+
+
+def test_adaptive_k_is_refused_off_tensorflow_or_trains_on_it():
+    generator, discriminator = build_models("mlp", latent_dim=8)
+    if keras.backend.backend() == "tensorflow":
+        assert GAN(generator, discriminator, k="auto").k_max > 1
+    else:
+        with pytest.raises(ValueError, match="k='auto' trains on the TensorFlow backend only"):
+            GAN(generator, discriminator, k="auto")
