@@ -332,11 +332,11 @@ def precision_policy(args):
     """float32; with --mixed-precision, mixed_float16 where there is a GPU
     (tensor cores; needs loss scaling), else mixed_bfloat16 (float32's range:
     no loss scaling needed)."""
-    import tensorflow as tf
+    from keras_gan.distribute import has_gpu
 
     if not args.mixed_precision:
         return "float32"
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    return "mixed_float16" if has_gpu() else "mixed_bfloat16"
 
 
 @dataclasses.dataclass
@@ -356,13 +356,11 @@ class Plan:
 
 def plan_run(args, strategy):
     """Data, steps, epochs, compile settings and paths; UserError on any mistake."""
-    import tensorflow as tf
-
     from keras_gan import data
-    from keras_gan.distribute import check_global_batch, is_chief
+    from keras_gan.distribute import check_global_batch, is_chief, is_multi_worker
 
     check_global_batch(args.batch_size, strategy)
-    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    multi_worker = is_multi_worker(strategy)
     real = data.load_images(args.dataset, args.split, args.data_dir, not args.no_download)
     data.check_enough_images(len(real.images), args.batch_size, args.k, where=real.source)
     if args.conditional and real.labels is None:
@@ -376,9 +374,7 @@ def plan_run(args, strategy):
         epochs=args.epochs or math.ceil(args.steps / steps),
         chief=chief,
         steps_per_execution=args.steps_per_execution or (1 if multi_worker else 16),
-        jit_compile=args.jit_compile == "on" or (
-            args.jit_compile == "auto" and strategy.num_replicas_in_sync == 1 and not multi_worker
-        ),
+        jit_compile=use_jit(args.jit_compile, strategy.num_replicas_in_sync, multi_worker),
         backup_dir=backup_dir(args),
         precision=precision_policy(args),
     )
@@ -397,6 +393,20 @@ def plan_run(args, strategy):
     if not args.no_eval and chief and strategy.num_replicas_in_sync == 1:
         plan.evaluation = load_evaluation(args)
     return plan
+
+
+def use_jit(flag, replicas, multi_worker):
+    """--jit-compile: on, off, or auto: XLA for TensorFlow on one replica
+    (tf.distribute's all-reduces and XLA disagree), always on JAX (its step
+    is jitted), never on PyTorch (torch.compile only when asked for)."""
+    import keras
+
+    if flag != "auto":
+        return flag == "on"
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        return backend == "jax"
+    return replicas == 1 and not multi_worker
 
 
 def load_evaluation(args):

@@ -51,11 +51,11 @@ def restore(gan, backup_dir, strategy=None):
     the workers then agree (one all-reduce) on the newest epoch that all of
     them have -- hence two backups kept.
     """
-    import tensorflow as tf
+    from keras_gan.distribute import is_multi_worker
 
     found = backups(backup_dir)
     epoch = max(found, default=0)
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    if is_multi_worker(strategy):
         epoch = _newest_common_epoch(strategy, set(found) | {0}, epoch)
     if epoch:
         gan.load_weights(found[epoch])

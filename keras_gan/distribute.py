@@ -65,11 +65,18 @@ def mirrored_strategy(devices=None):
 
 
 def make_strategy(name):
-    """The `tf.distribute.Strategy` for a `--strategy` value."""
-    import tensorflow as tf
+    """The `tf.distribute.Strategy` for a `--strategy` value (on JAX and
+    PyTorch, its counterpart from keras_gan/keras_distribution.py)."""
+    import keras
 
     if name not in STRATEGIES:
         raise UserError(f"--strategy {name!r}: expected one of {', '.join(STRATEGIES)}.")
+    if keras.backend.backend() != "tensorflow":
+        from keras_gan import keras_distribution
+
+        return keras_distribution.make(name, keras.backend.backend())
+    import tensorflow as tf
+
     if name == "auto":
         name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
     if name == "default":
@@ -78,6 +85,31 @@ def make_strategy(name):
         return mirrored_strategy()
     check_tf_config()
     return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def is_multi_worker(strategy):
+    import sys
+
+    tf = sys.modules.get("tensorflow")  # not imported: no tf.distribute strategy either
+    return tf is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def has_gpu():
+    """Whether Keras' backend sees a GPU."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def check_global_batch(batch_size, strategy):

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, quiet_environment
 
 OTHER_BACKENDS = ["jax", "torch"]
-JOB = os.path.join(ROOT, "tests", "backends", "portability_job.py")
+JOB = os.path.join(ROOT, "tests", "multibackend", "portability_job.py")
 
 
 def run_on(backend, args, timeout=900):
@@ -23,10 +23,10 @@ def run_on(backend, args, timeout=900):
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_the_core_training_tests_pass_on(backend):
-    """tests/backends, which the main run covers on TensorFlow, on `backend`:
+    """tests/multibackend, which the main run covers on TensorFlow, on `backend`:
     every test passes, none is skipped."""
-    result = run_on(backend, ["-m", "pytest", "--confcutdir", "tests/backends", "-p", "no:cacheprovider",
-                              "-q", "-W", "ignore", "tests/backends"])
+    result = run_on(backend, ["-m", "pytest", "--confcutdir", "tests/multibackend", "-p", "no:cacheprovider",
+                              "-q", "-W", "ignore", "tests/multibackend"])
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     summary = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"\d+ passed in [\d.]+s( \(.*\))?", summary), summary

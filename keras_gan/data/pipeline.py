@@ -16,6 +16,10 @@ whole run) reads step g mod P of pass g // P. Hence:
   reports;
 - a run resumed at epoch e sees exactly the batches an uninterrupted run sees
   there, which makes resuming bit-exact (see `EpochCounter`).
+
+On JAX and PyTorch the same steps come from `keras_gan/data/arrays.py`, a
+NumPy `PyDataset` that needs no TensorFlow (its permutation is NumPy's, so
+the order differs from TensorFlow's; the properties above are the same).
 """
 
 import keras
@@ -29,10 +33,10 @@ def steps_per_epoch(num_images, batch_size, k=1):
 
 
 def scale_images(images):
-    """uint8 [0, 255] -> float32 [-1, 1]."""
-    import tensorflow as tf
+    """uint8 [0, 255] -> float32 [-1, 1] (a tensor of the Keras backend)."""
+    from keras import ops
 
-    return tf.cast(images, tf.float32) / 127.5 - 1.0
+    return ops.cast(images, "float32") / 127.5 - 1.0
 
 
 def check_enough_images(num_images, batch_size, k, where=None):
@@ -58,14 +62,23 @@ class EpochCounter(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
-        import tensorflow as tf
+        self.epoch = 0  # the NumPy pipeline's (keras_gan/data/arrays.py)
+        self._variable = None
 
-        # A plain TF variable on the host, where the input pipeline runs.
-        with tf.device("/cpu:0"):
-            self.variable = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_epoch")
+    @property
+    def variable(self):
+        if self._variable is None:
+            import tensorflow as tf
+
+            # A plain TF variable on the host, where the input pipeline runs.
+            with tf.device("/cpu:0"):
+                self._variable = tf.Variable(self.epoch, dtype=tf.int64, trainable=False, name="data_epoch")
+        return self._variable
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.variable.assign(epoch)
+        self.epoch = epoch
+        if self._variable is not None:
+            self._variable.assign(epoch)
 
     def take(self):
         """Read the epoch and advance the counter (runs inside tf.data)."""
@@ -89,12 +102,18 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
     Returns a `tf.data.Dataset` of `steps_per_epoch` elements, each
     [k * batch_size, 28, 28, 1] float32 (with `labels`: a pair of those
     images and their int32 [k * batch_size] labels); iterating it again gives
-    the next epoch's batches.
+    the next epoch's batches. On JAX and PyTorch, a `keras.utils.PyDataset`
+    of the same steps (keras_gan/data/arrays.py).
     """
-    import tensorflow as tf
-
     num_images = len(images)
     check_enough_images(num_images, batch_size, k)
+    if keras.backend.backend() != "tensorflow":
+        from keras_gan.data.arrays import StepSequence
+
+        return StepSequence(images, batch_size, k, seed, steps_per_epoch, epoch_counter or EpochCounter(),
+                            labels)
+    import tensorflow as tf
+
     per_step = batch_size * k
     steps_per_pass = num_images // per_step
     steps = steps_per_epoch or steps_per_pass

@@ -1,7 +1,7 @@
 """Train on this process's Keras backend and save; or load what other backends saved.
 
-    python tests/backends/portability_job.py save DIR    # DIR/gan-<backend>.keras + .npz
-    python tests/backends/portability_job.py check DIR   # every other backend's file
+    python tests/multibackend/portability_job.py save DIR    # DIR/gan-<backend>.keras + .npz
+    python tests/multibackend/portability_job.py check DIR   # every other backend's file
 
 `check` loads each other backend's `.keras` file here, runs its generator and
 discriminator on the inputs stored beside it, and compares with the outputs

@@ -11,7 +11,7 @@ from keras import ops
 from keras_gan.gan import GAN, default_optimizer
 from keras_gan.models import build_models
 
-from backend_helpers import KnownNoiseGAN, arr, known_noise, linear_models, scaled, tiny_images, values
+from multibackend.backend_helpers import KnownNoiseGAN, arr, known_noise, linear_models, scaled, tiny_images, values
 
 
 def softplus(x):

@@ -1,0 +1,53 @@
+"""Real images -> the steps `GAN.fit` trains on, in NumPy (JAX and PyTorch).
+
+The same contract as the `tf.data` pipeline (keras_gan/data/pipeline.py):
+element j of epoch e is training step g = e * steps + j of the run; pass
+q = g // P over the data is a permutation of all N images drawn from
+(seed, q), cut into P = N // (k*m) steps. So an epoch holds exactly `steps`
+elements, and a run resumed at epoch e (the `EpochCounter`, also given to
+`fit` as a callback, says which) reads exactly the batches an uninterrupted
+run reads there. No TensorFlow is needed.
+"""
+
+import numpy as np
+from keras.utils import PyDataset
+
+
+class StepSequence(PyDataset):
+    """`steps_per_epoch` steps of k * batch_size images in [-1, 1] (and their labels)."""
+
+    def __init__(self, images, batch_size, k, seed, steps_per_epoch, epoch_counter, labels=None):
+        super().__init__()
+        self.images = images
+        self.labels = None if labels is None else np.asarray(labels, np.int32)
+        if self.labels is not None and len(self.labels) != len(images):
+            raise ValueError(f"{len(self.labels)} labels for {len(images)} images.")
+        self.per_step = batch_size * k
+        self.steps_per_pass = len(images) // self.per_step
+        self.steps = steps_per_epoch or self.steps_per_pass
+        self.seed = seed
+        self.counter = epoch_counter
+        self._permutation = (None, None)  # (pass, permutation): one pass at a time
+
+    def __len__(self):
+        return self.steps
+
+    def permutation(self, pass_index):
+        if self._permutation[0] != pass_index:
+            rng = np.random.default_rng([self.seed, pass_index])
+            self._permutation = (pass_index, rng.permutation(len(self.images)))
+        return self._permutation[1]
+
+    def __getitem__(self, j):
+        if not 0 <= j < self.steps:
+            raise IndexError(j)
+        step = self.counter.epoch * self.steps + j  # the step's index within the whole run
+        pass_index, step_in_pass = divmod(step, self.steps_per_pass)
+        indices = self.permutation(pass_index)[step_in_pass * self.per_step:(step_in_pass + 1) * self.per_step]
+        batch = self.images[indices].astype(np.float32) / 127.5 - 1.0
+        return batch if self.labels is None else (batch, self.labels[indices])
+
+    def on_epoch_end(self):
+        # Plain `fit(dataset, epochs=n)` walks through epochs 0, 1, ... by
+        # itself; as a callback, the counter also sets Keras' own epoch number.
+        self.counter.epoch += 1
