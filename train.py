@@ -373,7 +373,7 @@ def plan_run(args, strategy):
         steps=steps,
         epochs=args.epochs or math.ceil(args.steps / steps),
         chief=chief,
-        steps_per_execution=args.steps_per_execution or (1 if multi_worker else 16),
+        steps_per_execution=steps_per_execution(args.steps_per_execution, multi_worker),
         jit_compile=use_jit(args.jit_compile, strategy.num_replicas_in_sync, multi_worker),
         backup_dir=backup_dir(args),
         precision=precision_policy(args),
@@ -393,6 +393,19 @@ def plan_run(args, strategy):
     if not args.no_eval and chief and strategy.num_replicas_in_sync == 1:
         plan.evaluation = load_evaluation(args)
     return plan
+
+
+def steps_per_execution(flag, multi_worker):
+    """--steps-per-execution, or its default: 16 (1 multi-worker, 1 on PyTorch,
+    whose Keras trainer runs one step per call)."""
+    import keras
+
+    if keras.backend.backend() == "torch":
+        if (flag or 1) > 1:
+            raise UserError(f"--steps-per-execution {flag}: Keras on PyTorch runs one step per call; "
+                            "leave it out (or use KERAS_BACKEND=jax or tensorflow).")
+        return 1
+    return flag or (1 if multi_worker else 16)
 
 
 def use_jit(flag, replicas, multi_worker):
@@ -438,6 +451,7 @@ def build_training(args, plan, strategy):
     from keras_gan.gan import GAN, default_optimizer
     from keras_gan.guard import NonFiniteGuard
     from keras_gan.models import build_models
+    from keras_gan.summaries import epoch_scalars_callback
 
     keras.utils.set_random_seed(args.seed)
     epoch_counter = data.EpochCounter()
@@ -474,7 +488,7 @@ def build_training(args, plan, strategy):
     callbacks = [
         epoch_counter,
         NonFiniteGuard(),
-        keras.callbacks.TensorBoard(args.logdir, write_graph=False),
+        epoch_scalars_callback(args.logdir),  # Keras' TensorBoard callback where TF is installed
         GANMonitor(
             args.logdir,
             real_images=data.scale_images(plan.real.images[:256]),
@@ -503,7 +517,7 @@ def build_training(args, plan, strategy):
         f"model: {'conditional ' * args.conditional}{args.model} GAN, k={args.k}, "
         f"batch {args.batch_size} over "
         f"{strategy.num_replicas_in_sync} replica(s), "
-        f"{plan.steps} steps/epoch x {plan.epochs} epochs, seed {args.seed}",
+        f"{plan.steps} steps/epoch x {plan.epochs} epochs, seed {args.seed}, Keras on {keras.backend.backend()}",
         flush=True,
     )
     print(f"training: {describe_recipe(args, plan.precision)}", flush=True)
@@ -561,7 +575,7 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
     if not args.no_export:
         # Tagged with the weights' digest: a rerun after a kill finds this
         # version instead of adding a copy.
-        exported = export.export_generator(gan.sampling_generator(), args.export_dir, tag=digest)
+        exported = export.export_saved_gan(gan, checkpoint, args.export_dir, digest)
     kill_point("after_export")
     evaluation = None
     if plan.evaluation:
@@ -584,6 +598,7 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         "discriminator_updates": int(keras.ops.convert_to_numpy(gan.d_optimizer.iterations)),
         "steps_this_process": trained_steps,
         "precision": plan.precision,
+        "backend": keras.backend.backend(),
         "seconds": round(seconds, 2),
         # This process, start to summary: data, classifier, training, evaluation, export.
         "wall_seconds": round(time.monotonic() - PROCESS_START, 1),

@@ -29,11 +29,11 @@ import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_gan.files import atomic_path
 from keras_gan.gan import to_unit_range, with_labels
 from keras_gan.images import class_rows, load_grid_png, make_grid, save_figure_png, save_grid_png
+from keras_gan.summaries import create_writer
 
 HISTORY_FILE = "history.json"
 # An epoch whose mean d_loss is below this is one in which D rejected nearly
@@ -118,14 +118,13 @@ class GANMonitor(keras.callbacks.Callback):
     # ------------------------------------------------------------ callbacks
     def on_train_begin(self, logs=None):
         os.makedirs(os.path.join(self.run_dir, "samples"), exist_ok=True)
-        self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "train"))
+        self.writer = create_writer(os.path.join(self.run_dir, "train"))
         self.fixed_z = self.model.latent_vectors(self.num_images, seed=self.seed)
         self.fixed_labels, self.grid_columns = self.grid_labels(self.num_images)
         self.next_log_step = self._step() + self.log_every_n_steps
         if self.flags:
             rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(self.flags.items()))
-            with self.writer.as_default():
-                tf.summary.text("run/flags", "| flag | value |\n| --- | --- |\n" + rows, step=0)
+            self.writer.text("run/flags", "| flag | value |\n| --- | --- |\n" + rows, 0)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._restore_earlier_epochs(epoch)
@@ -155,11 +154,10 @@ class GANMonitor(keras.callbacks.Callback):
         if step < self.next_log_step:
             return
         self.next_log_step = (step // self.log_every_n_steps + 1) * self.log_every_n_steps
-        with self.writer.as_default():
-            for name, value in (logs or {}).items():
-                tf.summary.scalar(f"steps/{name}", float(np.mean(value)), step=step)
-            for name, value in self._learning_rates().items():
-                tf.summary.scalar(name, value, step=step)
+        for name, value in (logs or {}).items():
+            self.writer.scalar(f"steps/{name}", float(np.mean(value)), step)
+        for name, value in self._learning_rates().items():
+            self.writer.scalar(name, value, step)
 
     def on_epoch_end(self, epoch, logs=None):
         for name, value in (logs or {}).items():
@@ -178,12 +176,11 @@ class GANMonitor(keras.callbacks.Callback):
         # The G that D plays against, not the averaged one.
         fakes = self.model.generator(with_labels(fake_z, fake_labels), training=False)
         real = self._d_probabilities(self.real_images, self.real_labels)
-        with self.writer.as_default():
-            tf.summary.image("samples/fixed_noise", grid[None, :, :, None], step=epoch)
-            tf.summary.histogram("d_output/real", real, step=epoch)
-            tf.summary.histogram("d_output/fake", self._d_probabilities(fakes, fake_labels), step=epoch)
-            for name, value in self._learning_rates().items():
-                tf.summary.scalar(name, value, step=self._step())
+        self.writer.image("samples/fixed_noise", grid, epoch)
+        self.writer.histogram("d_output/real", real, epoch)
+        self.writer.histogram("d_output/fake", self._d_probabilities(fakes, fake_labels), epoch)
+        for name, value in self._learning_rates().items():
+            self.writer.scalar(name, value, self._step())
         self.writer.flush()
 
     def _warn_if_d_wins(self, epoch, logs):

@@ -30,9 +30,9 @@ def curve(run_dir, tag=TAG):
 
 
 def _scalar(event):
-    import tensorflow as tf
+    from tensorboard.util import tensor_util  # no TensorFlow needed
 
-    return float(tf.make_ndarray(event.tensor_proto))
+    return float(tensor_util.make_ndarray(event.tensor_proto))
 
 
 def value_at(seconds, values, budget):

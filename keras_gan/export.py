@@ -41,6 +41,7 @@ import re
 import sys
 
 from keras_gan.files import check_writable_dir
+from keras_gan.installed import installed
 from keras_gan.options import MAX_SAMPLES, OneLineArgumentParser, UserError
 from keras_gan.quiet import tensorflow_start
 
@@ -91,9 +92,7 @@ def tagged_version(export_dir, tag):
 def use_tensorflow_backend():
     """A SavedModel is TensorFlow's: export with Keras on TensorFlow, whatever
     backend trained the GAN (a `.keras` file loads on any of them)."""
-    import importlib.util
-
-    if importlib.util.find_spec("tensorflow") is None:
+    if not installed("tensorflow"):
         raise UserError("exporting for TF Serving needs TensorFlow, which is not installed here "
                         "(pip install -r requirements.txt); the .keras file can be exported on any "
                         "machine that has it: python -m keras_gan.export --checkpoint FILE.")
@@ -278,6 +277,9 @@ def export_checkpoint(argv):
     )
     parser.add_argument("--checkpoint", required=True, help="a GAN saved as .keras")
     parser.add_argument("--export-dir", default=os.path.join("saved_models", "generator"))
+    parser.add_argument("--tag", help="stored with the version; if a version has this tag "
+                                      "already, print its path and write nothing (train.py passes "
+                                      "the weights' digest)")
     args = parser.parse_args(argv)
     if not os.path.isfile(args.checkpoint):
         raise UserError(f"--checkpoint {args.checkpoint}: no such file.")
@@ -289,7 +291,36 @@ def export_checkpoint(argv):
         from keras_gan.gan import load_checkpoint
 
     # The generator the run itself would export: with EMA, the averaged weights.
-    return export_generator(load_checkpoint(args.checkpoint).sampling_generator(), args.export_dir)
+    return export_generator(load_checkpoint(args.checkpoint).sampling_generator(), args.export_dir, args.tag)
+
+
+def export_saved_gan(gan, checkpoint, export_dir, tag):
+    """Export `gan`'s sampling generator (saved in `checkpoint`) for TF Serving;
+    return the version's path, or None with a NOTE where TensorFlow is absent.
+
+    On TensorFlow this process exports it. On JAX and PyTorch, a TensorFlow
+    process does (`python -m keras_gan.export`, Keras on TensorFlow), from the
+    `.keras` file: a SavedModel is TensorFlow's."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        return export_generator(gan.sampling_generator(), export_dir, tag=tag)
+    import subprocess
+
+    if not installed("tensorflow"):
+        print(f"NOTE: no TF Serving export: TensorFlow is not installed here; on a machine that has it: "
+              f"python -m keras_gan.export --checkpoint {checkpoint}", file=sys.stderr, flush=True)
+        return None
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="", PYTHONPATH=path)
+    command = [sys.executable, "-m", "keras_gan.export", "--checkpoint", checkpoint,
+               "--export-dir", export_dir, "--tag", tag]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode:
+        lines = result.stderr.strip().splitlines() or ["no message"]
+        raise UserError(f"exporting {checkpoint} with TensorFlow failed: {lines[-1]}")
+    return result.stdout.strip().splitlines()[-1]
 
 
 if __name__ == "__main__":

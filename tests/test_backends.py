@@ -1,6 +1,7 @@
 """The same GAN on JAX and PyTorch: the core training tests on each backend,
 in their own processes, and one GAN file moving between all three backends."""
 
+import json
 import os
 import re
 import subprocess
@@ -15,8 +16,9 @@ OTHER_BACKENDS = ["jax", "torch"]
 JOB = os.path.join(ROOT, "tests", "multibackend", "portability_job.py")
 
 
-def run_on(backend, args, timeout=900):
-    env = dict(quiet_environment(), KERAS_BACKEND=backend, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+def run_on(backend, args, timeout=900, extra_env=None):
+    env = dict(quiet_environment(), KERAS_BACKEND=backend, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3",
+               **(extra_env or {}))
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -63,3 +65,74 @@ def test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others(tmp_path):
     serving = tf.saved_model.load(os.path.join(export_dir, "1")).signatures["serving_default"]
     images = serving(z=tf.constant(expected["z"]))["images"].numpy()
     np.testing.assert_allclose(images, np.clip((expected["averaged"] + 1) / 2, 0, 1), atol=2e-5)
+
+
+def test_data_parallel_on_jax_trains_exactly_as_one_device():
+    """keras.distribution.DataParallel over two XLA host devices (what
+    --strategy mirrored makes on JAX): the same history and weights."""
+    env_flags = "--xla_force_host_platform_device_count=2"
+    result = run_on("jax", [os.path.join(ROOT, "tests", "multibackend", "data_parallel_job.py")],
+                    extra_env={"XLA_FLAGS": env_flags})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "data parallel over 2 devices: same weights"
+
+
+TRAIN = os.path.join(ROOT, "train.py")
+WITHOUT_TF = os.path.join(ROOT, "tests", "multibackend", "without_tensorflow.py")
+
+
+def tiny_run(tmp_path, name, *extra):
+    return ["--model", "mlp", "--batch-size", "16", "--epochs", "2", "--steps-per-epoch", "3", "--seed", "0",
+            "--logdir", str(tmp_path / name), "--export-dir", str(tmp_path / "export"), "--verbose", "0",
+            *extra]
+
+
+def test_train_py_on_jax_without_tensorflow_trains_evaluates_and_logs(tmp_path, mnist_dir, evaluation):
+    """A machine with Keras on JAX and no TensorFlow: the data (IDX), the
+    training, the evaluation, the pictures and the TensorBoard logs all work;
+    only the export is left for a machine that has TensorFlow, and a NOTE says so."""
+    from keras_gan import eval_curves
+
+    argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test",
+                    "--classifier-dir", evaluation[2])
+    result = run_on("jax", [WITHOUT_TF, TRAIN, *argv])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Keras on jax" in result.stdout
+    assert "NOTE: no TF Serving export: TensorFlow is not installed here" in result.stderr
+    assert "Traceback" not in result.stderr
+    summary = json.load(open(tmp_path / "run" / "summary.json"))
+    assert summary["backend"] == "jax" and summary["steps"] == 6 and summary["export"] is None
+    assert summary["evaluation"]["frechet_distance"] > 0
+    assert (tmp_path / "run" / "samples.png").is_file() and (tmp_path / "run" / "gan.keras").is_file()
+    seconds, ratios = eval_curves.curve(str(tmp_path / "run"))  # written without tf.summary
+    assert len(seconds) >= 1 and np.all(ratios > 0)
+    assert not (tmp_path / "export").exists()
+
+
+def test_train_py_on_pytorch_exports_through_tensorflow(tmp_path, mnist_dir):
+    import tensorflow as tf
+
+    argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test", "--no-eval")
+    result = run_on("torch", [TRAIN, *argv])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.load(open(tmp_path / "run" / "summary.json"))
+    assert summary["backend"] == "torch" and summary["steps"] == 6
+    assert summary["export"] == str(tmp_path / "export" / "1")
+    serving = tf.saved_model.load(summary["export"]).signatures["serving_default"]
+    images = serving(z=tf.zeros((2, 32)))["images"].numpy()
+    assert images.shape == (2, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
+
+
+@pytest.mark.parametrize("backend,flags,message", [
+    ("jax", ["--strategy", "multi_worker"],
+     "--strategy multi_worker is TensorFlow's MultiWorkerMirroredStrategy, and Keras runs on jax here"),
+    ("torch", ["--strategy", "mirrored"], "--strategy mirrored: on PyTorch keras-gan trains on one device"),
+    ("torch", ["--steps-per-execution", "4"], "--steps-per-execution 4: Keras on PyTorch runs one step per call"),
+])
+def test_what_a_backend_cannot_do_is_one_line_error(tmp_path, mnist_dir, backend, flags, message):
+    argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test", "--no-eval", *flags)
+    result = run_on(backend, [TRAIN, *argv])
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("train.py: error:")]
+    assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

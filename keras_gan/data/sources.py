@@ -125,7 +125,10 @@ def load_images(
 
 def _load_tfds(dataset, split, download, tfds_dir):
     """((images, labels), None) from tensorflow-datasets, or (None, why not)."""
-    import tensorflow_datasets as tfds
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:  # e.g. Keras on JAX on a machine without TensorFlow
+        return None, "tensorflow-datasets is not installed"
     from absl import logging as absl_logging
 
     # TFDS logs a warning for every version folder it finds unprepared.

@@ -13,7 +13,16 @@ def select_split(split, counts, load, where):
     are any), all sliced alike. Parsing and slicing are TFDS' own, so the
     syntax means exactly what it means for `tfds.load`.
     """
-    from tensorflow_datasets.core import splits as tfds_splits
+    try:
+        from tensorflow_datasets.core import splits as tfds_splits
+    except ImportError:  # no TFDS (Keras on JAX without TensorFlow): whole splits only
+        if split.isidentifier() and split not in counts:
+            raise DataError(f"--split {split!r}: Unknown split {split!r}, should be one of "
+                            f"{', '.join(counts)} in {where}.") from None
+        if split not in counts:
+            raise DataError(f"--split {split!r}: without tensorflow-datasets only a whole split "
+                            f"({', '.join(counts)}) can be selected in {where}.") from None
+        return load(split)
 
     infos = {
         name: tfds_splits.SplitInfo(

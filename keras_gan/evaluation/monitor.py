@@ -35,9 +35,9 @@ class QualityMonitor(keras.callbacks.Callback):
         self.last = None
 
     def on_train_begin(self, logs=None):
-        import tensorflow as tf
+        from keras_gan.summaries import create_writer
 
-        self.writer = tf.summary.create_file_writer(os.path.join(self.run_dir, "train"))
+        self.writer = create_writer(os.path.join(self.run_dir, "train"))
         self.z = self.model.latent_vectors(self.samples, seed=self.seed + 20_000)
         self.labels = self.model.check_labels(None, self.samples)  # None unless conditional
 
@@ -67,15 +67,12 @@ class QualityMonitor(keras.callbacks.Callback):
         }
 
     def on_epoch_end(self, epoch, logs=None):
-        import tensorflow as tf
-
         last_epoch = epoch + 1 == (self.params or {}).get("epochs")
         if (epoch + 1) % self.every and not last_epoch:
             return
         self.last = self.measure()
-        with self.writer.as_default():
-            for name, value in self.last.items():
-                tf.summary.scalar(f"eval/{name}", value, step=epoch)
+        for name, value in self.last.items():
+            self.writer.scalar(f"eval/{name}", value, epoch)
         self.writer.flush()
         collapsed = self.last["modes"] < self.min_modes
         if collapsed and not self.collapsed:
