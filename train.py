@@ -163,8 +163,9 @@ def build_parser():
                    help="compute in bfloat16 (CPU) or float16 with loss scaling (GPU); G's image "
                         "and D's logit stay float32 (docs/performance.md)")
     p.add_argument("--steps-per-execution", type=_number(int, minimum=1),
-                   help="training steps per call into the compiled graph "
-                        "(default: 16; 1 under multi_worker)")
+                   help="training steps per call into the compiled graph (default: 16; 1 under "
+                        "multi_worker; on JAX fused in one jax.lax.scan, so it must divide the "
+                        "steps per epoch, default the largest divisor up to 16; 1 on PyTorch)")
     p.add_argument("--log-every-n-steps", type=_number(int, minimum=1), default=100,
                    help="interval of TensorBoard's step-level scalars (default: 100)")
     p.add_argument("--samples", type=_number(int, minimum=1, maximum=MAX_SAMPLES),
@@ -373,7 +374,7 @@ def plan_run(args, strategy):
         steps=steps,
         epochs=args.epochs or math.ceil(args.steps / steps),
         chief=chief,
-        steps_per_execution=steps_per_execution(args.steps_per_execution, multi_worker),
+        steps_per_execution=steps_per_execution(args.steps_per_execution, multi_worker, steps),
         jit_compile=use_jit(args.jit_compile, strategy.num_replicas_in_sync, multi_worker),
         backup_dir=backup_dir(args),
         precision=precision_policy(args),
@@ -395,16 +396,26 @@ def plan_run(args, strategy):
     return plan
 
 
-def steps_per_execution(flag, multi_worker):
-    """--steps-per-execution, or its default: 16 (1 multi-worker, 1 on PyTorch,
-    whose Keras trainer runs one step per call)."""
+def steps_per_execution(flag, multi_worker, steps):
+    """--steps-per-execution, or its default: 16 (1 multi-worker).
+
+    PyTorch: 1 (Keras' trainer runs one step per call there). JAX: the steps
+    are fused, S of them in one jax.lax.scan per call (`GAN.compile(
+    fused_steps=S)`), so S must divide the epoch's steps; the default is the
+    largest divisor of them up to 16."""
     import keras
 
-    if keras.backend.backend() == "torch":
+    backend = keras.backend.backend()
+    if backend == "torch":
         if (flag or 1) > 1:
             raise UserError(f"--steps-per-execution {flag}: Keras on PyTorch runs one step per call; "
                             "leave it out (or use KERAS_BACKEND=jax or tensorflow).")
         return 1
+    if backend == "jax":
+        if flag and steps % flag:
+            raise UserError(f"--steps-per-execution {flag}: on JAX the steps of one call are fused (one "
+                            f"jax.lax.scan), so it must divide the {steps} steps per epoch.")
+        return flag or max(d for d in range(1, 17) if steps % d == 0)
     return flag or (1 if multi_worker else 16)
 
 
@@ -459,6 +470,7 @@ def build_training(args, plan, strategy):
         plan.real.images, args.batch_size, args.k, seed=args.seed,
         steps_per_epoch=plan.steps, epoch_counter=epoch_counter,
         labels=plan.real.labels if args.conditional else None,
+        steps_per_call=execution(plan).get("fused_steps", 1),
     )
     with strategy.scope():
         generator, discriminator = build_models(args.model, args.latent_dim, num_classes(args))
@@ -483,7 +495,7 @@ def build_training(args, plan, strategy):
                 learning_rate(args, total_steps), args.beta_1, "g_optimizer", ema=args.ema or None,
                 loss_scale=loss_scale),
             jit_compile=plan.jit_compile,
-            steps_per_execution=min(plan.steps_per_execution, plan.steps),
+            **execution(plan),
         )
     callbacks = [
         epoch_counter,
@@ -522,6 +534,16 @@ def build_training(args, plan, strategy):
     )
     print(f"training: {describe_recipe(args, plan.precision)}", flush=True)
     return gan, dataset, callbacks
+
+
+def execution(plan):
+    """compile()'s arguments for running several steps per call: Keras'
+    steps_per_execution, or on JAX the GAN's own fused steps (one scan)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        return {"fused_steps": plan.steps_per_execution}
+    return {"steps_per_execution": min(plan.steps_per_execution, plan.steps)}
 
 
 def describe_recipe(args, precision="float32"):

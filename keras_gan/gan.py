@@ -184,13 +184,22 @@ class GAN(keras.Model):
         self.built = True
 
     # ------------------------------------------------------------------ compile
-    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+    def compile(self, d_optimizer=None, g_optimizer=None, fused_steps=1, **kwargs):
         """Attach one optimizer per player (default: Adam(2e-4, beta_1=0.5)).
 
-        Other keyword arguments (`jit_compile`, `steps_per_execution`, ...)
-        go to `keras.Model.compile`. There is no `loss` argument: the losses
-        are fixed by the constructor.
+        `fused_steps` (JAX only): S > 1 trains S steps per call in one
+        `jax.lax.scan`; each batch `fit` gets then holds S steps' images (and
+        labels), and `fit` counts one step per S. Other keyword arguments
+        (`jit_compile`, `steps_per_execution`, ...) go to
+        `keras.Model.compile`. There is no `loss` argument: the losses are
+        fixed by the constructor.
         """
+        if isinstance(fused_steps, bool) or not isinstance(fused_steps, int) or fused_steps < 1:
+            raise ValueError(f"fused_steps must be an integer >= 1, got {fused_steps!r}.")
+        if fused_steps > 1 and backends.BACKEND != "jax":
+            raise ValueError(f"fused_steps={fused_steps} needs the JAX backend (jax.lax.scan); "
+                             f"Keras runs on {backends.BACKEND}: use steps_per_execution.")
+        self.fused_steps = fused_steps
         d_optimizer = keras.optimizers.get(
             d_optimizer or default_optimizer(name="d_optimizer")
         )

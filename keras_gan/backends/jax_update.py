@@ -10,6 +10,10 @@ differentiates a pure function of the player's variables with
 the traced ones, and the state it changed (the seed, after drawing z) comes
 back as auxiliary output, so the k discriminator updates each see the state
 the previous one left.
+
+`GAN.compile(fused_steps=S)` runs S whole steps in one `jax.lax.scan` per
+call: one dispatch for S steps, which is what the GPU needs for these small
+models (docs/backends.md); the result equals S calls of one step.
 """
 
 import contextlib
@@ -57,14 +61,31 @@ def _state_lists(model):
 def stateful_step(train_step):
     @functools.wraps(train_step)
     def step(model, state, data):
-        references = _state_lists(model)
-        mapping = [(v, value) for vs, values in zip(references, state) for v, value in zip(vs, values)]
-        with keras.StatelessScope(state_mapping=mapping) as scope, _tracing(references):
-            logs = train_step(model, data)
-        new_state = tuple([scope.get_current_value(v) for v in vs] for vs in references)
-        return logs, new_state
+        fused = getattr(model, "fused_steps", 1)
+        if fused == 1:
+            return _in_scope(train_step, model, state, data)
+        # S steps in one jax.lax.scan: the batch holds S steps' data, and each
+        # scan iteration is exactly one call of train_step on its share.
+        steps = jax.tree_util.tree_map(lambda x: ops.reshape(x, (fused, -1) + tuple(x.shape[1:])), data)
+
+        def one(state, batch):
+            logs, state = _in_scope(train_step, model, state, batch)
+            return state, logs
+
+        state, logs = jax.lax.scan(one, state, steps)
+        # The metrics are running means: the last step's logs are the call's.
+        return jax.tree_util.tree_map(lambda x: x[-1], logs), state
 
     return step
+
+
+def _in_scope(train_step, model, state, data):
+    references = _state_lists(model)
+    mapping = [(v, value) for vs, values in zip(references, state) for v, value in zip(vs, values)]
+    with keras.StatelessScope(state_mapping=mapping) as scope, _tracing(references):
+        logs = train_step(model, data)
+    new_state = tuple([scope.get_current_value(v) for v in vs] for vs in references)
+    return logs, new_state
 
 
 @contextlib.contextmanager

@@ -6,7 +6,8 @@ q = g // P over the data is a permutation of all N images drawn from
 (seed, q), cut into P = N // (k*m) steps. So an epoch holds exactly `steps`
 elements, and a run resumed at epoch e (the `EpochCounter`, also given to
 `fit` as a callback, says which) reads exactly the batches an uninterrupted
-run reads there. No TensorFlow is needed.
+run reads there. No TensorFlow is needed. For JAX's fused steps an element
+holds S consecutive steps (`steps_per_call`).
 """
 
 import numpy as np
@@ -16,7 +17,8 @@ from keras.utils import PyDataset
 class StepSequence(PyDataset):
     """`steps_per_epoch` steps of k * batch_size images in [-1, 1] (and their labels)."""
 
-    def __init__(self, images, batch_size, k, seed, steps_per_epoch, epoch_counter, labels=None):
+    def __init__(self, images, batch_size, k, seed, steps_per_epoch, epoch_counter, labels=None,
+                 steps_per_call=1):
         super().__init__()
         self.images = images
         self.labels = None if labels is None else np.asarray(labels, np.int32)
@@ -27,10 +29,13 @@ class StepSequence(PyDataset):
         self.steps = steps_per_epoch or self.steps_per_pass
         self.seed = seed
         self.counter = epoch_counter
+        if self.steps % steps_per_call:
+            raise ValueError(f"steps_per_call {steps_per_call} does not divide {self.steps} steps per epoch.")
+        self.steps_per_call = steps_per_call
         self._permutation = (None, None)  # (pass, permutation): one pass at a time
 
     def __len__(self):
-        return self.steps
+        return self.steps // self.steps_per_call
 
     def permutation(self, pass_index):
         if self._permutation[0] != pass_index:
@@ -38,9 +43,19 @@ class StepSequence(PyDataset):
             self._permutation = (pass_index, rng.permutation(len(self.images)))
         return self._permutation[1]
 
-    def __getitem__(self, j):
-        if not 0 <= j < self.steps:
-            raise IndexError(j)
+    def __getitem__(self, i):
+        """Element i: step i, or with S steps per call, steps i*S .. i*S + S - 1 in one batch."""
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        parts = [self.step(i * self.steps_per_call + j) for j in range(self.steps_per_call)]
+        if self.steps_per_call == 1:
+            return parts[0]
+        if self.labels is None:
+            return np.concatenate(parts)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def step(self, j):
+        """Step j of the current epoch."""
         step = self.counter.epoch * self.steps + j  # the step's index within the whole run
         pass_index, step_in_pass = divmod(step, self.steps_per_pass)
         indices = self.permutation(pass_index)[step_in_pass * self.per_step:(step_in_pass + 1) * self.per_step]

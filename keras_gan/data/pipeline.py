@@ -86,7 +86,7 @@ class EpochCounter(keras.callbacks.Callback):
 
 
 def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_counter=None,
-                 labels=None):
+                 labels=None, steps_per_call=1):
     """Steps of k * batch_size real images in [-1, 1]; see the module docstring.
 
     Args:
@@ -98,6 +98,8 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
         epoch_counter: an `EpochCounter`, to be passed to `fit` as a callback
             too when runs are resumed; by default a private one.
         labels: the images' class labels [N] (a conditional GAN's data), or None.
+        steps_per_call: S > 1 (JAX's fused steps, `GAN.compile(fused_steps=S)`):
+            each element holds S consecutive steps, and an epoch steps / S elements.
 
     Returns a `tf.data.Dataset` of `steps_per_epoch` elements, each
     [k * batch_size, 28, 28, 1] float32 (with `labels`: a pair of those
@@ -111,7 +113,9 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
         from keras_gan.data.arrays import StepSequence
 
         return StepSequence(images, batch_size, k, seed, steps_per_epoch, epoch_counter or EpochCounter(),
-                            labels)
+                            labels, steps_per_call)
+    if steps_per_call != 1:
+        raise ValueError("steps_per_call > 1 is for JAX's fused steps.")
     import tensorflow as tf
 
     per_step = batch_size * k
