@@ -165,7 +165,8 @@ def build_parser():
     p.add_argument("--steps-per-execution", type=_number(int, minimum=1),
                    help="training steps per call into the compiled graph (default: 16; 1 under "
                         "multi_worker; on JAX fused in one jax.lax.scan, so it must divide the "
-                        "steps per epoch, default the largest divisor up to 16; 1 on PyTorch)")
+                        "steps per epoch, default the largest divisor up to 16 on a GPU and 1 on "
+                        "a CPU; 1 on PyTorch)")
     p.add_argument("--log-every-n-steps", type=_number(int, minimum=1), default=100,
                    help="interval of TensorBoard's step-level scalars (default: 100)")
     p.add_argument("--samples", type=_number(int, minimum=1, maximum=MAX_SAMPLES),
@@ -402,8 +403,10 @@ def steps_per_execution(flag, multi_worker, steps):
     PyTorch: 1 (Keras' trainer runs one step per call there). JAX: the steps
     are fused, S of them in one jax.lax.scan per call (`GAN.compile(
     fused_steps=S)`), so S must divide the epoch's steps; the default is the
-    largest divisor of them up to 16."""
+    largest divisor of them up to 16 on a GPU, 1 on a CPU."""
     import keras
+
+    from keras_gan.distribute import has_gpu
 
     backend = keras.backend.backend()
     if backend == "torch":
@@ -415,7 +418,12 @@ def steps_per_execution(flag, multi_worker, steps):
         if flag and steps % flag:
             raise UserError(f"--steps-per-execution {flag}: on JAX the steps of one call are fused (one "
                             f"jax.lax.scan), so it must divide the {steps} steps per epoch.")
-        return flag or max(d for d in range(1, 17) if steps % d == 0)
+        if flag:
+            return flag
+        # Fused steps pay on a GPU (one dispatch for S steps); on a CPU they
+        # lose: XLA's CPU convolutions inside a scan ran 5x slower here
+        # (benchmarks/backends.py). So: 1 without a GPU.
+        return max(d for d in range(1, 17) if steps % d == 0) if has_gpu() else 1
     return flag or (1 if multi_worker else 16)
 
 

@@ -63,7 +63,14 @@ MIXED = {
 K_COMPARISON = {
     "default-k2": {"--k": "2", "--steps-per-epoch": "78"},
 }
-CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON}
+# The default run on Keras' other backends (KERAS_BACKEND), the same 12,012
+# steps: does the same GAN reach the same quality on each? (issue #11)
+BACKENDS = {
+    "default-jax": {},
+    "default-torch": {},
+}
+ENVIRONMENT = {"default-jax": {"KERAS_BACKEND": "jax"}, "default-torch": {"KERAS_BACKEND": "torch"}}
+CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON, **BACKENDS}
 # Seeds per configuration unless --seeds says otherwise: the default run's
 # spread over seeds is the one that matters most, and the conditional and
 # k comparisons (issue #12) are judged over seeds too.
@@ -93,7 +100,8 @@ def run_one(name, seed, runs_dir, overrides):
     command = [sys.executable, os.path.join(ROOT, "train.py"), *train_flags(name, overrides),
                "--seed", str(seed), "--logdir", logdir, "--no-export", "--verbose", "0"]
     print(" ".join(command[1:]), flush=True)
-    result = subprocess.run(command, cwd=ROOT, text=True, capture_output=True)
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", **ENVIRONMENT.get(name, {}))
+    result = subprocess.run(command, cwd=ROOT, text=True, capture_output=True, env=env)
     if result.returncode != 0:
         raise UserError(f"{name} seed {seed}: train.py failed: {result.stderr.strip().splitlines()[-1:]}")
     with open(os.path.join(logdir, "summary.json")) as f:
@@ -227,6 +235,14 @@ def write_results(doc, rows, summaries, argv, runs_dir):
         "### Mixed precision: the default run computing in bfloat16",
         "",
         table([r for r in rows if r[0] in MIXED or r[0] == "default"]),
+        "",
+        "### Backends: the default run on TensorFlow, JAX and PyTorch (`KERAS_BACKEND`)",
+        "",
+        "The same flags and steps; JAX and PyTorch read the data through the NumPy pipeline "
+        "(another order than tf.data's). Train seconds are this CPU's, not a GPU's (docs/backends.md).",
+        "",
+        table([r + [s.get("backend", "tensorflow")] for r, s in zip(rows, summaries)
+               if r[0] in BACKENDS or (r[0] == "default" and r[1] == "0")], HEADER + ["backend"]),
         "",
         "### k: 1 (the default) or 2, on the same wall-clock budget",
         "",
