@@ -100,7 +100,7 @@ def run_one(name, seed, runs_dir, overrides):
     command = [sys.executable, os.path.join(ROOT, "train.py"), *train_flags(name, overrides),
                "--seed", str(seed), "--logdir", logdir, "--no-export", "--verbose", "0"]
     print(" ".join(command[1:]), flush=True)
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", **ENVIRONMENT.get(name, {}))
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", **ENVIRONMENT.get(name, {})}
     result = subprocess.run(command, cwd=ROOT, text=True, capture_output=True, env=env)
     if result.returncode != 0:
         raise UserError(f"{name} seed {seed}: train.py failed: {result.stderr.strip().splitlines()[-1:]}")
@@ -194,6 +194,13 @@ def k_comparison(rows, summaries, runs_dir, images_dir):
             f"![Fréchet ÷ floor against training seconds](images/results/{os.path.basename(figure)})"]
 
 
+def backend_rows(rows, summaries):
+    """The backends' runs, each seed beside the default run (TensorFlow) of that seed."""
+    seeds = {r[1] for r in rows if r[0] in BACKENDS}
+    return [r + [s.get("backend", "tensorflow")] for r, s in zip(rows, summaries)
+            if r[0] in BACKENDS or (r[0] == "default" and r[1] in seeds)]
+
+
 def write_results(doc, rows, summaries, argv, runs_dir):
     first = summaries[0]
     e = first["evaluation"]
@@ -241,8 +248,7 @@ def write_results(doc, rows, summaries, argv, runs_dir):
         "The same flags and steps; JAX and PyTorch read the data through the NumPy pipeline "
         "(another order than tf.data's). Train seconds are this CPU's, not a GPU's (docs/backends.md).",
         "",
-        table([r + [s.get("backend", "tensorflow")] for r, s in zip(rows, summaries)
-               if r[0] in BACKENDS or (r[0] == "default" and r[1] == "0")], HEADER + ["backend"]),
+        table(backend_rows(rows, summaries), HEADER + ["backend"]),
         "",
         "### k: 1 (the default) or 2, on the same wall-clock budget",
         "",

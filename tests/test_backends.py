@@ -158,3 +158,12 @@ def test_a_killed_jax_run_resumes_to_the_same_weights(tmp_path, mnist_dir):
     resumed = run_on("jax", [TRAIN, *argv("killed")])
     assert "resumed from the backup of epoch 1" in resumed.stdout
     assert digest(resumed) == reference
+
+
+def test_the_backends_page_quotes_the_real_code():
+    """Every code block of docs/backends.md marked with a source file is in it, verbatim."""
+    page = open(os.path.join(ROOT, "docs", "backends.md")).read()
+    blocks = re.findall(r"<!-- code: (\S+) -->\n```python\n(.*?)```", page, re.S)
+    assert len(blocks) >= 4
+    for path, block in blocks:
+        assert block in open(os.path.join(ROOT, path)).read(), (path, block)

@@ -291,3 +291,21 @@ def test_fused_steps_equal_as_many_single_steps_on_jax_and_are_refused_elsewhere
     for a, b in zip(single.variables + single.d_optimizer.variables + single.g_optimizer.variables,
                     fused.variables + fused.d_optimizer.variables + fused.g_optimizer.variables):
         np.testing.assert_allclose(arr(b), arr(a), rtol=1e-5, atol=1e-6, err_msg=a.path)
+
+
+def test_mixed_bfloat16_trains_with_float32_losses():
+    """train.py's --mixed-precision on a CPU: the layers compute in bfloat16,
+    G's image and D's logit (and so the losses) stay float32."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(0)
+        gan = GAN(*build_models("conv"), r1_gamma=1.0, seed=0)
+        gan.compile()
+        history = gan.fit(scaled(tiny_images(32)), batch_size=16, epochs=1, verbose=0).history
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert gan.generator.layers[1].compute_dtype == "bfloat16"
+    assert gan.generator.output.dtype == gan.discriminator.output.dtype == "float32"
+    assert all(np.isfinite(v).all() for v in history.values())
+    assert int(gan.g_optimizer.iterations) == 2

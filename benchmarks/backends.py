@@ -1,0 +1,254 @@
+"""The GAN's training through `fit` on each Keras backend, side by side.
+
+    .venv/bin/python benchmarks/backends.py [--backends tensorflow jax torch]
+        [--families mlp conv] [--batch-sizes 64 256 1024] [--fused 32]
+        [--seconds 2] [--repeats 3] [--doc docs/performance.md] [--json PATH]
+
+One worker process per backend (Keras picks its backend at import), all
+started first; each builds every contender and warms it up (compilation
+excluded). Then the timed calls go round-robin -- repeat after repeat, cell
+after cell, backend after backend -- so machine noise hits all of them
+alike. A timed call is one `fit` over enough steps to take about
+`--seconds`, fed as train.py feeds it (`keras_gan.data.make_dataset`:
+tf.data on TensorFlow, the NumPy `PyDataset` elsewhere), and ends by
+reading the step count back (so asynchronous dispatch is waited for).
+
+Contenders, per backend:
+- tensorflow "XLA, spe S": train.py's TensorFlow settings (jit_compile,
+  steps_per_execution=S, Keras' own loop over S steps in one graph);
+- jax "1 step/call" and "fused S": one jitted step per call, or S steps in
+  one `jax.lax.scan` (`GAN.compile(fused_steps=S)`, train.py's JAX default
+  on a GPU);
+- torch "1 step/call": Keras on PyTorch, eager (its trainer runs one step
+  per call).
+
+The GAN is the paper's Algorithm 1 with k = 1 and Adam (no R1, no EMA:
+the work the reference loops of docs/performance.md do); `--recipe default`
+times train.py's default recipe instead (R1 gamma 1, EMA 0.999).
+Reports real images per second (median over repeats) and each row's ratio
+to the slowest contender of its cell. The ratios, not the absolute numbers,
+transfer between machines. On the lent GPU machines (JAX and PyTorch, no
+TensorFlow): `--backends jax torch` (docs/backends.md says how to run it there).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+BACKENDS = ("tensorflow", "jax", "torch")
+DOC_BEGIN = "<!-- backends ({}): begin -->"
+DOC_END = "<!-- backends ({}): end -->"
+POOL = 4096  # distinct real images the pipelines cycle through
+
+
+def contenders(backend, fused):
+    """(label, compile arguments) of each contender on `backend`."""
+    if backend == "tensorflow":
+        return [(f"XLA, spe {fused}", {"jit_compile": True, "steps_per_execution": fused})]
+    if backend == "jax":
+        return [("1 step/call", {}), (f"fused {fused}", {"fused_steps": fused})]
+    return [("1 step/call", {"jit_compile": False})]
+
+
+# ---------------------------------------------------------------- the worker
+class Cell:
+    """One contender for one (family, batch size), ready to be timed."""
+
+    def __init__(self, family, batch_size, compile_args, recipe, seconds):
+        import keras
+        import numpy as np
+
+        from keras_gan import GAN, build_models
+        from keras_gan.gan import default_optimizer
+
+        keras.utils.set_random_seed(0)
+        default = recipe == "default"
+        self.gan = GAN(*build_models(family), r1_gamma=1.0 if default else 0.0, seed=0)
+        self.gan.compile(
+            d_optimizer=default_optimizer(1e-3 if default else 2e-4, name="d_optimizer"),
+            g_optimizer=default_optimizer(1e-3 if default else 2e-4, name="g_optimizer",
+                                          ema=0.999 if default else None),
+            **compile_args)
+        self.per_call = compile_args.get("fused_steps", 1)
+        self.batch_size = batch_size
+        self.images = np.random.default_rng(0).integers(0, 256, (POOL, 28, 28, 1), np.uint8)
+        # Warm up (compiles), then size a timed call to take about `seconds`.
+        self.steps = 2 * self.per_call * compile_args.get("steps_per_execution", 1)
+        self.run()
+        took = self.run()
+        self.steps = max(self.steps, round(self.steps * seconds / took / self.steps) * self.steps)
+
+    def run(self):
+        import keras
+
+        from keras_gan.data import make_dataset
+
+        dataset = make_dataset(self.images, self.batch_size, seed=0, steps_per_epoch=self.steps,
+                               steps_per_call=self.per_call)
+        before = int(keras.ops.convert_to_numpy(self.gan.g_optimizer.iterations))
+        start = time.perf_counter()
+        self.gan.fit(dataset, epochs=1, verbose=0)
+        done = int(keras.ops.convert_to_numpy(self.gan.g_optimizer.iterations))  # waits for the device
+        seconds = time.perf_counter() - start
+        assert done - before == self.steps, (done, before, self.steps)
+        return seconds
+
+
+def worker():
+    """Read commands (JSON lines) on stdin, answer on stdout."""
+    import keras
+
+    cells = {}
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["do"] == "build":
+            for key, (family, batch_size, compile_args) in command["cells"].items():
+                cells[key] = Cell(family, batch_size, compile_args, command["recipe"], command["seconds"])
+            answer = {"backend": keras.backend.backend(), "device": device_description()}
+        elif command["do"] == "time":
+            cell = cells[command["cell"]]
+            answer = {"seconds": cell.run(), "images": cell.steps * cell.batch_size}
+        else:
+            return
+        print(json.dumps(answer), flush=True)
+
+
+def device_description():
+    import keras
+
+    from keras_gan.machine import cpu_description
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        devices = jax.devices()
+        return f"{devices[0].device_kind} x{len(devices)}" if devices[0].platform == "gpu" else cpu_description()
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else cpu_description()
+    return cpu_description()
+
+
+# ---------------------------------------------------------------- the parent
+class Worker:
+    def __init__(self, backend):
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
+                   XLA_PYTHON_CLIENT_PREALLOCATE="false")  # JAX and PyTorch may share one GPU
+        self.backend = backend
+        self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+
+    def ask(self, **command):
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.backend} worker died (see its messages above)")
+        return json.loads(line)
+
+    def close(self):
+        self.process.stdin.write(json.dumps({"do": "quit"}) + "\n")
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def measure(args, log):
+    workers = [Worker(backend) for backend in args.backends]
+    cells = {}  # key -> (backend, label, family, batch size)
+    devices = {}
+    try:
+        for worker_ in workers:
+            own = {}
+            for family in args.families:
+                for batch_size in args.batch_sizes:
+                    for label, compile_args in contenders(worker_.backend, args.fused):
+                        key = f"{worker_.backend}|{label}|{family}|{batch_size}"
+                        own[key] = (family, batch_size, compile_args)
+                        cells[key] = (worker_.backend, label, family, batch_size)
+            log(f"{worker_.backend}: building and warming up {len(own)} contenders")
+            devices[worker_.backend] = worker_.ask(do="build", cells=own, recipe=args.recipe,
+                                                   seconds=args.seconds)["device"]
+        rates = {key: [] for key in cells}
+        by_backend = {w.backend: w for w in workers}
+        for repeat in range(args.repeats):
+            for key, (backend, *_rest) in cells.items():
+                answer = by_backend[backend].ask(do="time", cell=key)
+                rates[key].append(answer["images"] / answer["seconds"])
+            log(f"repeat {repeat + 1}/{args.repeats} done")
+    finally:
+        for worker_ in workers:
+            worker_.close()
+    rows = []
+    for key, (backend, label, family, batch_size) in cells.items():
+        rows.append({"backend": backend, "contender": label, "family": family, "batch_size": batch_size,
+                     "images_per_second": statistics.median(rates[key]), "all": rates[key]})
+    return rows, devices
+
+
+def markdown(rows, devices, args, argv):
+    lines = [
+        f"Made by `python benchmarks/backends.py {' '.join(argv)}`".rstrip() + "; devices: "
+        + "; ".join(f"{b}: {d}" for b, d in devices.items())
+        + f". Recipe: {args.recipe}; real images per second, median of {args.repeats} timed `fit` calls "
+          f"of ~{args.seconds:g} s each; ×: the cell's slowest row.",
+        "",
+        "| model | batch | backend | contender | images/s | × |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for family in args.families:
+        for batch_size in args.batch_sizes:
+            cell = [r for r in rows if r["family"] == family and r["batch_size"] == batch_size]
+            slowest = min(r["images_per_second"] for r in cell)
+            for r in cell:
+                lines.append(f"| {family} | {batch_size} | {r['backend']} | {r['contender']} | "
+                             f"{r['images_per_second']:,.0f} | {r['images_per_second'] / slowest:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--worker"]:
+        return worker()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--families", nargs="+", choices=("mlp", "conv"), default=["mlp", "conv"])
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 256, 1024])
+    parser.add_argument("--fused", type=int, default=32, help="steps per call (JAX's scan, TF's spe)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of one timed call")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--recipe", choices=("paper", "default"), default="paper")
+    parser.add_argument("--doc", help="write the table into this file's backends block")
+    parser.add_argument("--json", help="write the measurements here")
+    args = parser.parse_args(argv)
+    if min(args.batch_sizes) < 1 or args.fused < 1 or args.repeats < 1 or args.seconds <= 0:
+        parser.error("--batch-sizes, --fused and --repeats must be >= 1 and --seconds > 0")
+
+    def log(message):
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    rows, devices = measure(args, log)
+    table = markdown(rows, devices, args, argv)
+    print(table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"argv": argv, "devices": devices, "rows": rows}, f, indent=1)
+    if args.doc:
+        from keras_gan.files import replace_marked_block
+
+        kind = "gpu" if any("cores" not in d for d in devices.values()) else "cpu"
+        replace_marked_block(args.doc, DOC_BEGIN.format(kind), DOC_END.format(kind), table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
