@@ -2,6 +2,7 @@
 
     python tests/multibackend/portability_job.py save DIR    # DIR/gan-<backend>.keras + .npz
     python tests/multibackend/portability_job.py check DIR   # every other backend's file
+    python tests/multibackend/portability_job.py agree DIR   # DIR/agree-<backend>.npz
 
 `check` loads each other backend's `.keras` file here, runs its generator and
 discriminator on the inputs stored beside it, and compares with the outputs
@@ -46,6 +47,26 @@ def save(folder):
     print(f"saved {BACKEND}")
 
 
+def agree(folder):
+    """The MLP GAN (BatchNorm in G) from the same weights, on the same data and
+    the same noise (`KnownNoiseGAN`), 6 steps of SGD with k = 2 and R1:
+    writes the losses and final weights, to compare between backends."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from multibackend.backend_helpers import KnownNoiseGAN
+
+    rng = np.random.default_rng(0)
+    gan = KnownNoiseGAN(*build_models("mlp"), k=2, r1_gamma=0.5)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.05), g_optimizer=keras.optimizers.SGD(0.05))
+    for v in gan.generator.trainable_weights + gan.discriminator.trainable_weights:
+        v.assign(rng.normal(0.0, 0.05, v.shape).astype("float32"))
+    images = rng.uniform(-1, 1, (6 * 2 * 8, 28, 28, 1)).astype("float32")
+    history = gan.fit(images, batch_size=16, epochs=1, shuffle=False, verbose=0).history
+    weights = [keras.ops.convert_to_numpy(v) for v in gan.weights]
+    np.savez(os.path.join(folder, f"agree-{BACKEND}.npz"), d_loss=history["d_loss"], g_loss=history["g_loss"],
+             *weights)
+    print(f"agree {BACKEND}")
+
+
 def check(folder):
     checked = []
     for path in sorted(glob.glob(os.path.join(folder, "gan-*.keras"))):
@@ -68,4 +89,4 @@ def check(folder):
 
 if __name__ == "__main__":
     for command in sys.argv[1:-1]:
-        {"save": save, "check": check}[command](sys.argv[-1])
+        {"save": save, "check": check, "agree": agree}[command](sys.argv[-1])
