@@ -23,6 +23,8 @@ import jax
 import keras
 from keras import ops
 
+from keras_gan.backends.one_device import multi_worker, replica_slice, replicas_in_sync  # noqa: F401
+
 _STEP_VARIABLES = []  # the variables of the step being traced (a stack, for safety)
 
 
@@ -123,15 +125,3 @@ def input_gradient(fn, x):
     y, pullback = jax.vjp(fn, x)
     (gradient,) = pullback(ops.ones_like(y))
     return y, gradient
-
-
-def replicas_in_sync():
-    return 1
-
-
-def replica_slice(values, n):
-    return values
-
-
-def multi_worker():
-    return False

@@ -2,6 +2,8 @@
 
 import torch
 
+from keras_gan.backends.one_device import multi_worker, replica_slice, replicas_in_sync  # noqa: F401
+
 
 def minimize(optimizer, variables, loss_fn):
     loss, aux = loss_fn()
@@ -29,18 +31,6 @@ def _detached(values):
 
 def stateful_step(train_step):
     return train_step
-
-
-def replicas_in_sync():
-    return 1
-
-
-def replica_slice(values, n):
-    return values
-
-
-def multi_worker():
-    return False
 
 
 def optimizer_state(optimizers):
