@@ -117,7 +117,13 @@ def minimize(optimizer, variables, loss_fn):
     )
     for v, value in zip(others, updated):
         v.assign(value)  # recorded in the step's scope
-    optimizer.apply(gradients, variables)
+    # stateless_apply, not apply: a LossScaleOptimizer's skip-or-apply is a
+    # jax.lax.cond, whose branches may not assign variables.
+    new_weights, new_slots = optimizer.stateless_apply(
+        [v.value for v in optimizer.variables], gradients, [v.value for v in variables]
+    )
+    for v, value in zip(variables + optimizer.variables, new_weights + new_slots):
+        v.assign(value)
     return aux
 
 

@@ -293,19 +293,26 @@ def test_fused_steps_equal_as_many_single_steps_on_jax_and_are_refused_elsewhere
         np.testing.assert_allclose(arr(b), arr(a), rtol=1e-5, atol=1e-6, err_msg=a.path)
 
 
-def test_mixed_bfloat16_trains_with_float32_losses():
-    """train.py's --mixed-precision on a CPU: the layers compute in bfloat16,
-    G's image and D's logit (and so the losses) stay float32."""
+@pytest.mark.parametrize("policy,family", [("mixed_bfloat16", "conv"), ("mixed_float16", "mlp")])
+def test_mixed_precision_trains_with_float32_losses(policy, family):
+    """train.py's --mixed-precision: bfloat16 (a CPU), or float16 with both
+    optimizers in a LossScaleOptimizer (a GPU; its skip-or-apply is a
+    conditional, which JAX must apply statelessly). The layers compute in
+    the low precision, G's image and D's logit (so the losses) in float32."""
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.mixed_precision.set_global_policy(policy)
+    scale = policy == "mixed_float16"
     try:
         keras.utils.set_random_seed(0)
-        gan = GAN(*build_models("conv"), r1_gamma=1.0, seed=0)
-        gan.compile()
+        gan = GAN(*build_models(family), r1_gamma=1.0, seed=0)
+        gan.compile(d_optimizer=default_optimizer(name="d_optimizer", loss_scale=scale),
+                    g_optimizer=default_optimizer(name="g_optimizer", ema=0.99, loss_scale=scale))
         history = gan.fit(scaled(tiny_images(32)), batch_size=16, epochs=1, verbose=0).history
     finally:
         keras.mixed_precision.set_global_policy(previous)
-    assert gan.generator.layers[1].compute_dtype == "bfloat16"
+    assert gan.generator.layers[1].compute_dtype == policy.split("_")[1]
     assert gan.generator.output.dtype == gan.discriminator.output.dtype == "float32"
     assert all(np.isfinite(v).all() for v in history.values())
-    assert int(gan.g_optimizer.iterations) == 2
+    assert int(gan.g_optimizer.iterations) == 2 and int(gan.d_optimizer.iterations) == 2
+    if scale:
+        assert float(gan.g_optimizer.dynamic_scale) == 2.0 ** 15  # no overflow, no skipped step
