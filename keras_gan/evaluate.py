@@ -112,8 +112,11 @@ def generated_images(args):
 
 
 def run(args):
-    with tensorflow_start():  # start TensorFlow quietly, before anything imports it
-        import tensorflow  # noqa: F401
+    from keras_gan.quiet import keras_backend
+
+    if keras_backend() == "tensorflow" or args.generator:  # a SavedModel needs TensorFlow
+        with tensorflow_start():  # start TensorFlow quietly, before anything imports it
+            import tensorflow  # noqa: F401
     from keras_gan.evaluation import classifier, reference, report
 
     images, labels = generated_images(args)

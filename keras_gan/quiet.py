@@ -56,7 +56,18 @@ def tensorflow_start():
         yield
         # Device start-up (cuInit and friends) happens on first use. After the
         # block, which may need to configure the devices first (a multi-worker
-        # strategy must be created before they start).
+        # strategy must be created before they start). Not for Keras on JAX or
+        # PyTorch: TensorFlow is not theirs to start (it may not be installed).
+        if keras_backend() != "tensorflow":
+            return
         import tensorflow as tf
 
         tf.config.list_logical_devices()
+
+
+def keras_backend():
+    """Keras' backend: asked of Keras where it is imported, else KERAS_BACKEND."""
+    keras = sys.modules.get("keras")
+    if keras is not None and hasattr(keras, "backend"):
+        return keras.backend.backend()
+    return os.environ.get("KERAS_BACKEND", "tensorflow")

@@ -1,12 +1,11 @@
 """TensorBoard summaries on any Keras backend.
 
-With TensorFlow installed, `tf.summary` writes them (as it always did).
-Without it (Keras on JAX or PyTorch on a machine with no TensorFlow), the
-same tags are written as event-file protocol buffers through the
-`tensorboard` package alone, in TensorFlow 2's layout (scalars and text as
-tensors with their plugin's metadata), so TensorBoard and
-keras_gan/eval_curves.py read both alike. With neither, nothing is written
-and a NOTE says so once.
+Keras on TensorFlow writes them with `tf.summary` (as it always did). Keras
+on JAX or PyTorch, TensorFlow installed or not, writes the same tags as
+event-file protocol buffers through the `tensorboard` package alone, in
+TensorFlow 2's layout (scalars and text as tensors with their plugin's
+metadata), so TensorBoard and keras_gan/eval_curves.py read both alike.
+With neither package, nothing is written and a NOTE says so once.
 """
 
 import io
@@ -21,9 +20,19 @@ from keras_gan.installed import installed
 _warned = []
 
 
+def _use_tf_summary():
+    """tf.summary for Keras on TensorFlow; on JAX and PyTorch only if the
+    tensorboard package is missing (so they need not start TensorFlow)."""
+    import keras
+
+    if not installed("tensorflow"):
+        return False
+    return keras.backend.backend() == "tensorflow" or not installed("tensorboard")
+
+
 def create_writer(logdir):
     """A writer of scalars, images, histograms and text under `logdir`."""
-    if installed("tensorflow"):
+    if _use_tf_summary():
         return TensorFlowWriter(logdir)
     if installed("tensorboard"):
         return EventFileWriter(logdir)
@@ -135,12 +144,12 @@ class NullWriter:
 
 
 def epoch_scalars_callback(logdir):
-    """Keras' TensorBoard callback where TensorFlow is installed (it needs
-    tf.summary), else the same per-epoch scalars ("epoch_<metric>" under
-    <logdir>/train) from `create_writer`."""
+    """Keras' TensorBoard callback where `create_writer` uses tf.summary (the
+    callback needs it), else the same per-epoch scalars ("epoch_<metric>"
+    under <logdir>/train) from `create_writer`."""
     import keras
 
-    if installed("tensorflow"):
+    if _use_tf_summary():
         return keras.callbacks.TensorBoard(logdir, write_graph=False)
 
     class EpochScalars(keras.callbacks.Callback):
