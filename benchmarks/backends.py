@@ -20,15 +20,20 @@ Contenders, per backend:
   one `jax.lax.scan` (`GAN.compile(fused_steps=S)`, train.py's JAX default
   on a GPU);
 - torch "1 step/call": Keras on PyTorch, eager (its trainer runs one step
-  per call).
+  per call);
+- pytorch-loop: plain PyTorch, no Keras -- pytorch/examples' DCGAN loop on
+  the same networks (benchmarks/torch_reference.py): eager, compiled, and on
+  CUDA the whole step in one CUDA graph with bfloat16 (the yardstick of
+  issue #11).
 
 The GAN is the paper's Algorithm 1 with k = 1 and Adam (no R1, no EMA:
-the work the reference loops of docs/performance.md do); `--recipe default`
-times train.py's default recipe instead (R1 gamma 1, EMA 0.999).
+the work the reference loops do); `--recipe default` times train.py's
+default recipe instead (R1 gamma 1, EMA 0.999; the reference loops stay plain).
 Reports real images per second (median over repeats) and each row's ratio
 to the slowest contender of its cell. The ratios, not the absolute numbers,
 transfer between machines. On the lent GPU machines (JAX and PyTorch, no
-TensorFlow): `--backends jax torch` (docs/backends.md says how to run it there).
+TensorFlow): `--backends jax torch pytorch-loop` (docs/performance.md says how
+to run it there).
 """
 
 import argparse
@@ -43,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-BACKENDS = ("tensorflow", "jax", "torch")
+BACKENDS = ("tensorflow", "jax", "torch", "pytorch-loop")  # the last: plain PyTorch, no Keras
 DOC_BEGIN = "<!-- backends ({}): begin -->"
 DOC_END = "<!-- backends ({}): end -->"
 POOL = 4096  # distinct real images the pipelines cycle through
@@ -55,10 +60,32 @@ def contenders(backend, fused):
         return [(f"XLA, spe {fused}", {"jit_compile": True, "steps_per_execution": fused})]
     if backend == "jax":
         return [("1 step/call", {}), (f"fused {fused}", {"fused_steps": fused})]
+    if backend == "pytorch-loop":
+        return [(f"{variant} loop", {"reference": variant}) for variant in ("eager", "compiled", "cuda graph")]
     return [("1 step/call", {"jit_compile": False})]
 
 
 # ---------------------------------------------------------------- the worker
+class ReferenceCell:
+    """benchmarks/torch_reference.py's loop for one (family, batch size)."""
+
+    def __init__(self, family, batch_size, variant, seconds):
+        import numpy as np
+
+        sys.path.insert(0, HERE)
+        from torch_reference import TorchLoop
+
+        images = np.random.default_rng(0).integers(0, 256, (POOL, 28, 28, 1), np.uint8)
+        self.loop = TorchLoop(family, batch_size, images, variant)  # ValueError: not here
+        self.batch_size = batch_size
+        self.loop.run(8)  # compiles (and captures)
+        took = self.loop.run(8)
+        self.steps = max(8, round(8 * seconds / took))
+
+    def run(self):
+        return self.loop.run(self.steps)
+
+
 class Cell:
     """One contender for one (family, batch size), ready to be timed."""
 
@@ -110,9 +137,17 @@ def worker():
     for line in sys.stdin:
         command = json.loads(line)
         if command["do"] == "build":
+            skipped = []
             for key, (family, batch_size, compile_args) in command["cells"].items():
+                if "reference" in compile_args:
+                    try:
+                        cells[key] = ReferenceCell(family, batch_size, compile_args["reference"],
+                                                   command["seconds"])
+                    except ValueError:  # a CUDA-only variant on a CPU
+                        skipped.append(key)
+                    continue
                 cells[key] = Cell(family, batch_size, compile_args, command["recipe"], command["seconds"])
-            answer = {"backend": keras.backend.backend(), "device": device_description()}
+            answer = {"backend": keras.backend.backend(), "device": device_description(), "skipped": skipped}
         elif command["do"] == "time":
             cell = cells[command["cell"]]
             answer = {"seconds": cell.run(), "images": cell.steps * cell.batch_size}
@@ -142,7 +177,8 @@ def device_description():
 # ---------------------------------------------------------------- the parent
 class Worker:
     def __init__(self, backend):
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
+        keras_backend = "torch" if backend == "pytorch-loop" else backend
+        env = dict(os.environ, KERAS_BACKEND=keras_backend, TF_CPP_MIN_LOG_LEVEL="3",
                    XLA_PYTHON_CLIENT_PREALLOCATE="false")  # JAX and PyTorch may share one GPU
         self.backend = backend
         self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker"],
@@ -176,8 +212,11 @@ def measure(args, log):
                         own[key] = (family, batch_size, compile_args)
                         cells[key] = (worker_.backend, label, family, batch_size)
             log(f"{worker_.backend}: building and warming up {len(own)} contenders")
-            devices[worker_.backend] = worker_.ask(do="build", cells=own, recipe=args.recipe,
-                                                   seconds=args.seconds)["device"]
+            answer = worker_.ask(do="build", cells=own, recipe=args.recipe, seconds=args.seconds)
+            devices[worker_.backend] = answer["device"]
+            for key in answer["skipped"]:
+                log(f"{key}: not on this device, skipped")
+                del cells[key]
         rates = {key: [] for key in cells}
         by_backend = {w.backend: w for w in workers}
         for repeat in range(args.repeats):

@@ -180,3 +180,27 @@ def test_the_backends_page_quotes_the_real_code():
     assert len(blocks) >= 4
     for path, block in blocks:
         assert block in open(os.path.join(ROOT, path)).read(), (path, block)
+
+
+def test_the_pytorch_reference_loop_trains_the_same_networks():
+    """benchmarks/torch_reference.py (the yardstick of benchmarks/backends.py):
+    the same trainable parameter counts as keras_gan.models, and its loop trains."""
+    import torch
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import torch_reference
+
+    from keras_gan.models import build_models
+
+    for family, (make_g, make_d) in torch_reference.MODELS.items():
+        generator, discriminator = build_models(family)
+        for keras_model, torch_model in ((generator, make_g()), (discriminator, make_d())):
+            keras_count = sum(int(np.prod(w.shape)) for w in keras_model.trainable_weights)
+            assert torch_reference.parameter_count(torch_model) == keras_count, (family, keras_model.name)
+    images = np.random.default_rng(0).integers(0, 256, (64, 28, 28, 1), np.uint8)
+    loop = torch_reference.TorchLoop("conv", 8, images, "eager", device="cpu")
+    before = [p.detach().clone() for p in loop.g.parameters()]
+    assert loop.run(2) > 0
+    assert all(not torch.equal(a, b) for a, b in zip(before, loop.g.parameters()))
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        torch_reference.TorchLoop("mlp", 8, images, "cuda graph", device="cpu")
