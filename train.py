@@ -421,7 +421,7 @@ def steps_per_execution(flag, multi_worker, steps):
         if flag:
             return flag
         # Fused steps pay on a GPU (one dispatch for S steps); on a CPU they
-        # lose: XLA's CPU convolutions inside a scan ran 5x slower here
+        # lose: XLA's CPU convolutions inside a scan ran 3.6-4.3x slower here
         # (benchmarks/backends.py). So: 1 without a GPU.
         return max(d for d in range(1, 17) if steps % d == 0) if has_gpu() else 1
     return flag or (1 if multi_worker else 16)
