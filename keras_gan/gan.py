@@ -334,7 +334,7 @@ class GAN(keras.Model):
             replica_loss = self.d_optimizer.scale_loss((d_loss + penalty) / backends.replicas_in_sync())
             return replica_loss, (d_loss, real_logits, fake_logits)
 
-        # keras_gan/backends: a GradientTape, autograd or jax.value_and_grad, then optimizer.apply
+        # keras_gan/backends: a GradientTape, autograd or jax.value_and_grad, then the optimizer
         d_loss, real_logits, fake_logits = backends.minimize(
             self.d_optimizer, self.discriminator.trainable_variables, loss
         )

@@ -24,7 +24,8 @@ def test_the_rule_moves_k_by_one_within_its_bounds(k, accuracy, expected):
 def recording_gan(seed=0):
     """A GAN whose D remembers the largest pixel of each batch it saw: real
     batch i of a step is filled with 10 + i, fakes are tanh, in (-1, 1)."""
-    from test_gan import RecordMaxInput, small_models
+    from multibackend.backend_helpers import RecordMaxInput
+    from test_gan import small_models
 
     recorder = RecordMaxInput()
     image = keras.Input((28, 28, 1))

@@ -11,7 +11,9 @@ from keras import ops
 from keras_gan.gan import GAN, default_optimizer
 from keras_gan.models import build_models
 
-from multibackend.backend_helpers import KnownNoiseGAN, arr, known_noise, linear_models, scaled, tiny_images, values
+from multibackend.backend_helpers import (
+    KnownNoiseGAN, RecordMaxInput, arr, known_noise, linear_models, scaled, tiny_images, values,
+)
 
 
 def softplus(x):
@@ -83,17 +85,6 @@ def test_training_equals_algorithm_1_written_out_in_numpy(k, kind, smoothing, r1
     np.testing.assert_allclose(history["g_loss"], [np.mean([g for _, g in losses])], rtol=1e-5)
     assert int(gan.d_optimizer.iterations) == k * steps
     assert int(gan.g_optimizer.iterations) == steps
-
-
-class RecordMaxInput(keras.layers.Layer):
-    """Identity layer that remembers the max of each batch it saw (last 8)."""
-
-    def build(self, input_shape):
-        self.seen = self.add_weight(shape=(8,), initializer="zeros", trainable=False)
-
-    def call(self, x):
-        self.seen.assign(ops.concatenate([self.seen[1:], ops.reshape(ops.max(x), (1,))]))
-        return x
 
 
 def test_k_discriminator_updates_each_on_its_own_batch_then_one_generator_update():
