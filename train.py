@@ -508,7 +508,7 @@ def build_training(args, plan, strategy):
     callbacks = [
         epoch_counter,
         NonFiniteGuard(),
-        epoch_scalars_callback(args.logdir),  # Keras' TensorBoard callback where TF is installed
+        epoch_scalars_callback(args.logdir),  # Keras' TensorBoard callback on TensorFlow
         GANMonitor(
             args.logdir,
             real_images=data.scale_images(plan.real.images[:256]),

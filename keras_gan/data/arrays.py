@@ -21,9 +21,7 @@ class StepSequence(PyDataset):
                  steps_per_call=1):
         super().__init__()
         self.images = images
-        self.labels = None if labels is None else np.asarray(labels, np.int32)
-        if self.labels is not None and len(self.labels) != len(images):
-            raise ValueError(f"{len(self.labels)} labels for {len(images)} images.")
+        self.labels = None if labels is None else np.asarray(labels, np.int32)  # checked by make_dataset
         self.per_step = batch_size * k
         self.steps_per_pass = len(images) // self.per_step
         self.steps = steps_per_epoch or self.steps_per_pass

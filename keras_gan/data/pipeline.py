@@ -109,6 +109,8 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
     """
     num_images = len(images)
     check_enough_images(num_images, batch_size, k)
+    if labels is not None and len(labels) != num_images:
+        raise ValueError(f"{len(labels)} labels for {num_images} images.")
     if keras.backend.backend() != "tensorflow":
         from keras_gan.data.arrays import StepSequence
 
@@ -124,8 +126,6 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
     counter = epoch_counter or EpochCounter()
     pixels = tf.constant(images)
     if labels is not None:
-        if len(labels) != num_images:
-            raise ValueError(f"{len(labels)} labels for {num_images} images.")
         classes = tf.constant(labels, tf.int32)
 
     def step_images(epoch, j):
