@@ -363,7 +363,12 @@ def plan_run(args, strategy):
 
     check_global_batch(args.batch_size, strategy)
     multi_worker = is_multi_worker(strategy)
+    from keras_gan.evaluation import reference
+
     real = data.load_images(args.dataset, args.split, args.data_dir, not args.no_download)
+    # Decided by the data, not by --no-eval, so that a seed means the same run either way.
+    evaluation_data = reference.evaluation_data_or_none(args.dataset, args.data_dir, not args.no_download)
+    real = reference.without_reference(real, evaluation_data)
     data.check_enough_images(len(real.images), args.batch_size, args.k, where=real.source)
     if args.conditional and real.labels is None:
         raise UserError(f"--conditional needs class labels, and {real.source} has none "
@@ -393,7 +398,7 @@ def plan_run(args, strategy):
     if real.notice:
         print(f"WARNING: {real.notice}", file=sys.stderr, flush=True)
     if not args.no_eval and chief and strategy.num_replicas_in_sync == 1:
-        plan.evaluation = load_evaluation(args)
+        plan.evaluation = load_evaluation(args, evaluation_data)
     return plan
 
 
@@ -441,11 +446,13 @@ def use_jit(flag, replicas, multi_worker):
     return replicas == 1 and not multi_worker
 
 
-def load_evaluation(args):
-    """The real images and the classifier the evaluation measures samples with."""
+def load_evaluation(args, data=None):
+    """The real images (`data`, an EvaluationData, loaded if None) and the
+    classifier the evaluation measures samples with."""
     from keras_gan.evaluation import classifier, reference
 
-    data = reference.load_evaluation_data(args.dataset, args.data_dir, not args.no_download)
+    if data is None:  # raises the DataError that says why there is none
+        data = reference.load_evaluation_data(args.dataset, args.data_dir, not args.no_download)
     model = classifier.load_or_train(
         os.path.join(args.classifier_dir, args.dataset), data.train_images, data.train_labels,
         data.reference_images, data.reference_labels, data.train_source,
@@ -620,6 +627,7 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
     history = monitor.history_so_far()
     summary = {
         "data": plan.real.source,
+        "training_images": len(plan.real.images),
         "fallback": plan.real.notice or None,
         "args": vars(args),
         "epochs": plan.epochs,

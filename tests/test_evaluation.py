@@ -1,5 +1,6 @@
 """The evaluation: each metric against known answers, the classifier, the command."""
 
+import dataclasses
 import json
 import os
 
@@ -70,6 +71,28 @@ def test_fallback_reference_is_a_stratified_held_out_fifth(evaluation):
     assert data.held_out and len(data.reference_images) == 1000 and len(data.train_images) == 4000
     assert np.bincount(data.reference_labels).tolist() == [100] * 10
     assert "held out" in data.description
+
+
+def test_the_gan_never_trains_on_a_held_out_reference(evaluation):
+    from keras_gan.data import Images
+    from keras_gan.evaluation.reference import without_reference
+
+    data, _, _ = evaluation
+    everything = np.concatenate([data.reference_images[:300], data.train_images[:700]])
+    labels = np.concatenate([data.reference_labels[:300], data.train_labels[:700]])
+    order = RNG.permutation(len(everything))  # matched by content, in any order
+    real = Images(everything[order], "some split", notice="a fallback.", labels=labels[order])
+    kept = without_reference(real, data)
+    assert len(kept.images) == len(kept.labels) == 700
+    reference = {image.tobytes() for image in data.reference_images}
+    assert not any(image.tobytes() in reference for image in kept.images)
+    for image, label in zip(kept.images, kept.labels):  # labels stay with their images
+        match = np.flatnonzero((data.train_images[:700] == image).all(axis=(1, 2, 3)))[0]
+        assert data.train_labels[match] == label
+    assert kept.source == "some split; 300 held out as the evaluation's reference, 700 trained on"
+    assert kept.notice == "a fallback. Of those, 300 held out as the evaluation's reference, 700 trained on."
+    test_split = dataclasses.replace(data, held_out=False)  # a real test split: nothing to remove
+    assert without_reference(real, test_split) is real
 
 
 def test_classifier_is_accurate_and_records_what_it_was_trained_on(evaluation):

