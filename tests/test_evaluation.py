@@ -149,6 +149,29 @@ def test_the_report_of_real_images_is_near_the_floor(evaluation):
     assert "| Fréchet distance (classifier features) |" in report.markdown(result)
 
 
+def test_recognisable_share_on_known_predictions():
+    sure, torn = np.eye(10)[[3]] * 0.95 + 0.005, np.full((1, 10), 0.1)
+    at_the_bar = np.eye(10)[[7]] * 0.9 + 0.1 / 9 * (1 - np.eye(10)[[7]])
+    probabilities = np.concatenate([sure, sure, torn, at_the_bar])
+    assert metrics.recognisable_share(probabilities) == pytest.approx(0.75)  # >= the bar counts
+    assert metrics.recognisable_share(probabilities, confidence=0.99) == 0.0
+
+
+def test_blends_of_two_digits_are_not_recognisable_and_real_digits_are(evaluation):
+    """Half one digit, half another: the in-between shapes an unconditional
+    generator draws, which the class histogram counts as some class."""
+    data, model, _ = evaluation
+    threes = data.train_images[data.train_labels == 3][:200].astype(np.float32) / 255.0
+    eights = data.train_images[data.train_labels == 8][:200].astype(np.float32) / 255.0
+    real = metrics.recognisable_share(model.probabilities(data.reference_images))
+    blends = metrics.recognisable_share(model.probabilities(0.5 * threes + 0.5 * eights))
+    assert real > 0.9 and blends < real - 0.3, (real, blends)
+    result = report.evaluate(0.5 * threes + 0.5 * eights, data, model, parzen=False)
+    assert result["recognisable"]["samples"] == pytest.approx(blends)
+    assert result["recognisable"]["reference"] == pytest.approx(real)
+    assert "| recognisable: one class at p ≥ 0.9, samples / reference |" in report.markdown(result)
+
+
 def test_class_accuracy_on_known_predictions():
     # Class 0 asked for 4 times, read as 0 three times; class 2 asked twice, read once.
     predicted = [0, 0, 0, 1, 2, 5]

@@ -252,7 +252,7 @@ def test_end_to_end_run_is_evaluated_every_epoch_and_at_the_end(e2e_run):
                                                 size_guidance={event_accumulator.TENSORS: 0})
     events.Reload()
     for tag in ("eval/frechet_distance", "eval/frechet_ratio_to_real", "eval/modes",
-                "eval/precision", "eval/recall", "eval/kl_to_uniform"):
+                "eval/precision", "eval/recall", "eval/kl_to_uniform", "eval/recognisable"):
         assert [e.step for e in events.Tensors(tag)] == [0, 1], tag
 
 

@@ -101,6 +101,19 @@ def mode_statistics(probabilities, min_share=0.05):
     }
 
 
+RECOGNISABLE_CONFIDENCE = 0.9
+
+
+def recognisable_share(probabilities, confidence=RECOGNISABLE_CONFIDENCE):
+    """The share of images the classifier assigns to one class with
+    probability >= `confidence`. Real digits score high (most are
+    unmistakable); an unconditional generator's in-between shapes, half one
+    digit and half another, score low, and they are what a class histogram
+    cannot see (they still count towards some class there)."""
+    p = np.asarray(probabilities)
+    return float(np.mean(p.max(axis=1) >= confidence))
+
+
 def class_accuracy(probabilities, labels):
     """How often a conditional generator drew the class it was asked for, as
     the classifier reads it: per requested class, the share of its samples

@@ -64,6 +64,7 @@ class QualityMonitor(keras.callbacks.Callback):
             "recall": prdc["recall"],
             "modes": float(modes["modes"]),
             "kl_to_uniform": modes["kl_to_uniform"],
+            "recognisable": metrics.recognisable_share(probabilities),
         }
 
     def on_epoch_end(self, epoch, logs=None):

@@ -19,7 +19,7 @@ def evaluate(samples, data, classifier, parzen=True, seed=0, labels=None):
     train = to_unit(data.train_images)
     rng = np.random.default_rng(seed)
     fake_features, fake_probabilities = classifier.features_and_probabilities(samples)
-    reference_features = classifier.features(reference)
+    reference_features, reference_probabilities = classifier.features_and_probabilities(reference)
     train_features = classifier.features(train)
 
     fd = metrics.frechet_distance(fake_features, reference_features)
@@ -41,6 +41,11 @@ def evaluate(samples, data, classifier, parzen=True, seed=0, labels=None):
         "kid_standard_error": kid_error,
         "prdc": dict(prdc, nearest_k=5, images_each=n_prdc),
         "modes": metrics.mode_statistics(fake_probabilities),
+        "recognisable": {
+            "samples": metrics.recognisable_share(fake_probabilities),
+            "reference": metrics.recognisable_share(reference_probabilities),
+            "confidence": metrics.RECOGNISABLE_CONFIDENCE,
+        },
         "memorisation": {
             "median_sample_to_nearest_train": float(np.median(
                 metrics.nearest_distances(samples.reshape(len(samples), -1)[:2000],
@@ -80,6 +85,8 @@ def markdown(result):
         ("classes with ≥ 5% of samples", f"{modes['modes']} of {len(modes['class_share'])}"),
         ("KL(class histogram ‖ uniform)", f"{modes['kl_to_uniform']:.4f}"),
         ("classifier score", f"{modes['classifier_score']:.3f}"),
+        (f"recognisable: one class at p ≥ {result['recognisable']['confidence']:g}, samples / reference",
+         f"{result['recognisable']['samples']:.3f} / {result['recognisable']['reference']:.3f}"),
         ("median distance sample → nearest training image",
          f"{result['memorisation']['median_sample_to_nearest_train']:.3f}"),
         ("median distance reference → nearest training image",
