@@ -63,6 +63,11 @@ MIXED = {
 K_COMPARISON = {
     "default-k2": {"--k": "2", "--steps-per-epoch": "62"},
 }
+# The default recipe three times as long: where does it flatten, and would a
+# machine three times as fast reach the 2x target in the same ten minutes?
+LONGER = {
+    "default-3x": {"--steps": "36000"},
+}
 # The default run on Keras' other backends (KERAS_BACKEND), the same 12,012
 # steps: does the same GAN reach the same quality on each? (issue #11)
 BACKENDS = {
@@ -70,7 +75,7 @@ BACKENDS = {
     "default-torch": {},
 }
 ENVIRONMENT = {"default-jax": {"KERAS_BACKEND": "jax"}, "default-torch": {"KERAS_BACKEND": "torch"}}
-CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON, **BACKENDS}
+CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON, **LONGER, **BACKENDS}
 # Seeds per configuration unless --seeds says otherwise: the default run's
 # spread over seeds is the one that matters most, and the conditional and
 # k comparisons (issue #12) are judged over seeds too.
@@ -133,7 +138,9 @@ def row(name, seed, summary):
         f"{e['frechet_distance']:.2f}", f"{e['frechet_ratio_to_real']:.1f}×",
         f"{e['kid']:.3f} ± {e['kid_standard_error']:.3f}",
         f"{p['precision']:.2f} / {p['recall']:.2f}", f"{p['density']:.2f} / {p['coverage']:.2f}",
-        str(e["modes"]["modes"]), f"{e['modes']['classifier_score']:.2f}",
+        str(e["modes"]["modes"]),
+        f"{e['recognisable']['samples']:.2f} / {e['recognisable']['reference']:.2f}",
+        f"{e['modes']['classifier_score']:.2f}",
         f"{e['parzen']['mean']:.0f} ± {e['parzen']['standard_error']:.0f}",
         f"{e['memorisation']['median_sample_to_nearest_train']:.2f} / "
         f"{e['memorisation']['median_reference_to_nearest_train']:.2f}",
@@ -158,7 +165,8 @@ def stabilisers(args):
 
 HEADER = ["run", "seed", "model", "k", "G loss", "label smoothing", "Adam lr", "stabilisers", "steps", "train s", "wall s",
           "Fréchet", "÷ floor", "KID", "precision / recall", "density / coverage",
-          "classes ≥ 5%", "classifier score", "Parzen", "NN distance samples / real"]
+          "classes ≥ 5%", "recognisable samples / real", "classifier score", "Parzen",
+          "NN distance samples / real"]
 
 
 CONDITIONAL_HEADER = ["run", "seed", "class accuracy", "lowest class", "classes < 90%", "per class (0–9)"]
@@ -205,6 +213,40 @@ def k_comparison(rows, summaries, runs_dir, images_dir):
     eval_curves.plot(curves, budget, figure, "sample quality against training time, by k")
     return [table(lines, header), "",
             f"![Fréchet ÷ floor against training seconds](images/results/{os.path.basename(figure)})"]
+
+
+def longer_runs(rows, summaries, runs_dir, images_dir):
+    """Markdown: the default runs and the longer ones, read from their
+    evaluation curves at 1, 2 and 3 times the default's median training
+    seconds; and the figure of those curves."""
+    from keras_gan import eval_curves
+
+    runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in LONGER]
+    defaults = [s["seconds"] for r, s in runs if r[0] == "default"]
+    if not defaults or len(runs) == len(defaults):
+        return ["(run `default` and the longer configurations to fill this table)"]
+    budget = sorted(defaults)[len(defaults) // 2]
+    header = ["run", "seed", "steps", "train s", *(f"÷ floor at {n * budget:.0f} s" for n in (1, 2, 3)),
+              "÷ floor at the end (10,000 samples)", "recognisable samples / real"]
+    lines, curves = [], {}
+    for r, s in runs:
+        seconds, values = eval_curves.curve(os.path.join(runs_dir, f"{r[0]}-s{r[1]}"))
+        curves.setdefault(f"{s['steps']:,} steps", []).append((seconds, values))
+        at = [eval_curves.value_at(seconds, values, n * budget) if seconds[-1] >= 0.9 * n * budget
+              else None for n in (1, 2, 3)]
+        e = s["evaluation"]
+        lines.append([r[0], r[1], f"{s['steps']:,}", f"{s['seconds']:.0f}",
+                      *("—" if a is None else f"{a:.1f}×" for a in at),
+                      f"{e['frechet_ratio_to_real']:.1f}×",
+                      f"{e['recognisable']['samples']:.2f} / {e['recognisable']['reference']:.2f}"])
+    figure = os.path.join(images_dir, "longer.png")
+    eval_curves.plot(curves, budget, figure, "the default recipe, and three times as long")
+    return [table(lines, header), "",
+            "The ÷ floor columns read each run's per-epoch curve (2,000 samples, so a little above "
+            "the 10,000-sample figure at the end); — where a run had stopped well before that "
+            "time.", "",
+            f"![Fréchet ÷ floor against training seconds, default and longer](images/results/"
+            f"{os.path.basename(figure)})"]
 
 
 def backend_rows(rows, summaries):
@@ -267,6 +309,10 @@ def write_results(doc, rows, summaries, argv, runs_dir):
         "",
         *k_comparison(rows, summaries, runs_dir,
                       os.path.join(os.path.dirname(doc), "images", "results")),
+        "",
+        "### The default recipe, three times as long",
+        "",
+        *longer_runs(rows, summaries, runs_dir, os.path.join(os.path.dirname(doc), "images", "results")),
         "",
         "### Samples (the run's `samples.png`: 64 images; conditional runs 100, a row per class)",
         "",

@@ -13,7 +13,7 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     doc = tmp_path / "results.md"
     shutil.copy(os.path.join(ROOT, "docs", "results.md"), doc)
     before = doc.read_text()
-    argv = ["--only", "mlp-k1-ns", "conditional", "default", "default-k2", "default-torch", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
+    argv = ["--only", "mlp-k1-ns", "conditional", "default", "default-k2", "default-3x", "default-torch", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
             "--no-download", "--classifier-dir", evaluation[2], "--runs-dir", str(tmp_path / "runs"),
             "--doc", str(doc)]
     assert experiments.main(argv) == 0
@@ -45,6 +45,13 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     assert any(line.startswith(f"| default-k2 | 3 | 2 | 2.00 | {k2['seconds']:.0f} |")
                for line in block.splitlines())
     assert (tmp_path / "images" / "results" / "k_budget.png").is_file()
+    # The default recipe made longer, beside the default, with its curve.
+    longer = json.loads((tmp_path / "runs" / "default-3x-s3" / "summary.json").read_text())
+    assert any(line.startswith(f"| default-3x | 3 | {longer['steps']:,} | {longer['seconds']:.0f} |")
+               for line in block.splitlines())
+    assert (tmp_path / "images" / "results" / "longer.png").is_file()
+    recognisable = longer["evaluation"]["recognisable"]
+    assert f"| {recognisable['samples']:.2f} / {recognisable['reference']:.2f} |" in block
     # The default run on PyTorch (KERAS_BACKEND from the experiment), beside TensorFlow's.
     torch_run = json.loads((tmp_path / "runs" / "default-torch-s3" / "summary.json").read_text())
     assert torch_run["backend"] == "torch"
