@@ -295,6 +295,10 @@ def run(args):
     plan = plan_run(args, strategy)
     if args.fresh:  # the run is unfinished again, from its first epoch
         remove_tree(plan.backup_dir)
+        # The old run's TensorBoard events and per-epoch grids too: new events
+        # appended beside them would draw two runs as one curve.
+        for produced in runs.PER_EPOCH_OUTPUTS:
+            remove_tree(os.path.join(args.logdir, produced))
         runs.mark_unfinished(args.logdir)
     with compute_policy(plan.precision):
         gan, dataset, callbacks = build_training(args, plan, strategy)

@@ -33,6 +33,7 @@ import numpy as np
 from keras_gan.files import atomic_path
 from keras_gan.gan import to_unit_range, with_labels
 from keras_gan.images import class_rows, load_grid_png, make_grid, save_figure_png, save_grid_png
+from keras_gan.runs import SAMPLES_DIR, TENSORBOARD_DIR
 from keras_gan.summaries import create_writer
 
 HISTORY_FILE = "history.json"
@@ -117,8 +118,8 @@ class GANMonitor(keras.callbacks.Callback):
 
     # ------------------------------------------------------------ callbacks
     def on_train_begin(self, logs=None):
-        os.makedirs(os.path.join(self.run_dir, "samples"), exist_ok=True)
-        self.writer = create_writer(os.path.join(self.run_dir, "train"))
+        os.makedirs(os.path.join(self.run_dir, SAMPLES_DIR), exist_ok=True)
+        self.writer = create_writer(os.path.join(self.run_dir, TENSORBOARD_DIR))
         self.fixed_z = self.model.latent_vectors(self.num_images, seed=self.seed)
         self.fixed_labels, self.grid_columns = self.grid_labels(self.num_images)
         self.next_log_step = self._step() + self.log_every_n_steps
@@ -140,7 +141,7 @@ class GANMonitor(keras.callbacks.Callback):
         with open(path) as f:
             self.history = {name: values[:epochs] for name, values in json.load(f).items()}
         for epoch in range(1, epochs + 1):
-            png = os.path.join(self.run_dir, "samples", f"epoch_{epoch:03d}.png")
+            png = os.path.join(self.run_dir, SAMPLES_DIR, f"epoch_{epoch:03d}.png")
             if os.path.isfile(png):
                 self.frames.append(load_grid_png(png))
 
@@ -169,7 +170,7 @@ class GANMonitor(keras.callbacks.Callback):
         images = self._images(self.fixed_z, self.fixed_labels)
         grid = make_grid(images, self.grid_columns)
         self.frames.append(grid)
-        save_grid_png(os.path.join(self.run_dir, "samples", f"epoch_{epoch + 1:03d}.png"), images,
+        save_grid_png(os.path.join(self.run_dir, SAMPLES_DIR, f"epoch_{epoch + 1:03d}.png"), images,
                       cols=self.grid_columns)
         fake_z = self.model.latent_vectors(len(self.real_images), seed=self.seed + epoch + 1)
         fake_labels = self.model.check_labels(None, len(self.real_images))

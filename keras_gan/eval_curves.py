@@ -13,6 +13,8 @@ import os
 
 import numpy as np
 
+from keras_gan.runs import TENSORBOARD_DIR
+
 START_TAG = "run/flags"  # GANMonitor.on_train_begin: the start of fit
 TAG = "eval/frechet_ratio_to_real"
 
@@ -22,7 +24,7 @@ def curve(run_dir, tag=TAG):
     from tensorboard.backend.event_processing import event_accumulator
 
     events = event_accumulator.EventAccumulator(
-        os.path.join(run_dir, "train"), size_guidance={event_accumulator.TENSORS: 0})
+        os.path.join(run_dir, TENSORBOARD_DIR), size_guidance={event_accumulator.TENSORS: 0})
     events.Reload()
     start = min(e.wall_time for e in events.Tensors(START_TAG))
     points = sorted((e.wall_time - start, _scalar(e)) for e in events.Tensors(tag))
@@ -41,7 +43,7 @@ def value_at(seconds, values, budget):
     return float(values[within[-1]]) if len(within) else None
 
 
-def plot(curves, budget, path, title):
+def plot(curves, budget, path, title, ylabel="Fréchet ÷ floor (2,000 samples)", yscale="log"):
     """Curves {label: [(seconds, values), ...]} (one colour per label, a line
     per run) with the budget marked; written atomically as a PNG."""
     import matplotlib
@@ -56,7 +58,6 @@ def plot(curves, budget, path, title):
         for i, (seconds, values) in enumerate(runs):
             axis.plot(seconds, values, color=colour, lw=1.2, alpha=0.8, label=label if i == 0 else None)
     axis.axvline(budget, color="gray", ls="--", lw=0.8, label=f"budget: {budget:.0f} s")
-    axis.set(xlabel="seconds of training", ylabel="Fréchet ÷ floor (2,000 samples)", yscale="log",
-             title=title)
+    axis.set(xlabel="seconds of training", ylabel=ylabel, yscale=yscale, title=title)
     axis.legend()
     return save_figure_png(fig, path)

@@ -19,6 +19,9 @@ from keras_gan.options import UserError
 
 SETTINGS_FILE = "run.json"
 FINISHED_FILE = "summary.json"
+TENSORBOARD_DIR = "train"  # the run's TensorBoard events
+SAMPLES_DIR = "samples"  # a sample grid per epoch
+PER_EPOCH_OUTPUTS = (TENSORBOARD_DIR, SAMPLES_DIR)  # what --fresh removes with the backups
 # Flags that do not change what a run computes, or that say where it is.
 NOT_SETTINGS = ("logdir", "verbose", "fresh", "summary", "no_eval", "classifier_dir")
 

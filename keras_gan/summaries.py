@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from keras_gan.installed import installed
+from keras_gan.runs import TENSORBOARD_DIR
 
 _warned = []
 
@@ -154,7 +155,7 @@ def epoch_scalars_callback(logdir):
 
     class EpochScalars(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.writer = create_writer(os.path.join(logdir, "train"))
+            self.writer = create_writer(os.path.join(logdir, TENSORBOARD_DIR))
 
         def on_epoch_end(self, epoch, logs=None):
             for name, value in (logs or {}).items():

@@ -137,10 +137,15 @@ def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, caps
 
     assert train.main(argv) == 0  # the same command again: finished, nothing to do
     assert "is a finished run" in capsys.readouterr().out
+    events = sorted(os.listdir(tmp_path / "run" / "train"))
+    (tmp_path / "run" / "samples" / "epoch_099.png").write_bytes(b"an old run's grid")
     assert train.main(argv + ["--fresh"]) == 0  # trains it again, from the start
     assert "trained 40 steps in" in capsys.readouterr().out
     again = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert again["weights_sha256"] == summary["weights_sha256"]
+    # ... and TensorBoard sees one run, not the old one's events beside the new.
+    assert not set(events) & set(os.listdir(tmp_path / "run" / "train"))
+    assert not (tmp_path / "run" / "samples" / "epoch_099.png").exists()
 
 
 def test_stabiliser_flags_reach_the_gan_and_the_export_holds_the_averaged_generator(
