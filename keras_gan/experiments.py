@@ -2,6 +2,7 @@
 
     python -m keras_gan.experiments                          # every configuration, seed 0
     python -m keras_gan.experiments --only conv-k1-ns mlp-k1-ns --seeds 0 1 2
+    python -m keras_gan.experiments --render-only            # tables from finished runs only
 
 Each configuration is one `train.py` run (its own process, `--no-export`)
 in `results/runs/<name>-s<seed>/`; a run that finished before is not trained
@@ -264,7 +265,17 @@ def backend_rows(rows, summaries):
             if r[0] in BACKENDS or (r[0] == "default" and r[1] in seeds)]
 
 
-def write_results(doc, rows, summaries, argv, runs_dir):
+def finished_summary(name, seed, runs_dir):
+    """The summary of a finished, current run (not stale), else None."""
+    logdir = os.path.join(runs_dir, f"{name}-s{seed}")
+    path = os.path.join(logdir, "summary.json")
+    if not os.path.isfile(path) or is_stale(logdir):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_results(doc, rows, summaries, argv, runs_dir, missing=()):
     first = summaries[0]
     e = first["evaluation"]
     parzen_rows = PAPER_TABLE_1 + [
@@ -277,6 +288,11 @@ def write_results(doc, rows, summaries, argv, runs_dir):
         f"Data: {first['data']}. Evaluation {e['reference']}. Real-vs-real Fréchet floor: "
         f"{e['frechet_distance_real_train_vs_reference']:.2f}. Classifier accuracy on the reference "
         f"images: {e['classifier']['test_accuracy']:.4f}. {e['num_samples']:,} samples per run.",
+        *([] if not missing else [
+            "",
+            f"**Not run yet** ({len(missing)} run{'s' * (len(missing) != 1)}, so their rows are missing below): "
+            + ", ".join(f"{name} seed {seed}" for name, seed in missing)
+            + ". `python -m keras_gan.experiments` trains them."]),
         "",
         "### Parzen-window log-likelihood (the paper's Table 1 protocol)",
         "",
@@ -342,6 +358,9 @@ def main(argv=None):
     parser.add_argument("--steps-per-epoch", type=int, help="passed to train.py (quick checks)")
     parser.add_argument("--no-download", action="store_true", help="passed to train.py")
     parser.add_argument("--classifier-dir", help="passed to train.py")
+    parser.add_argument("--render-only", action="store_true",
+                        help="train nothing: write the tables from the runs that have finished, "
+                             "and list the others as not run yet")
     try:
         args = parser.parse_args(argv)
         if not os.path.isfile(args.doc):
@@ -351,17 +370,26 @@ def main(argv=None):
             ("--classifier-dir", args.classifier_dir)) if value is not None}
         if args.no_download:
             overrides["--no-download"] = None
-        rows, summaries = [], []
+        rows, summaries, missing = [], [], []
         images_dir = os.path.join(os.path.dirname(args.doc), "images", "results")
         os.makedirs(images_dir, exist_ok=True)
         for name in args.only or list(CONFIGS):
             for seed in args.seeds or SEEDS.get(name, (0,)):
-                logdir, summary = run_one(name, seed, args.runs_dir, overrides)
+                logdir = os.path.join(args.runs_dir, f"{name}-s{seed}")
+                if args.render_only:
+                    summary = finished_summary(name, seed, args.runs_dir)
+                    if summary is None:
+                        missing.append((name, seed))
+                        continue
+                else:
+                    logdir, summary = run_one(name, seed, args.runs_dir, overrides)
                 shutil.copyfile(os.path.join(logdir, "samples.png"),
                                 os.path.join(images_dir, f"{name}-s{seed}.png"))
                 rows.append(row(name, seed, summary))
                 summaries.append(summary)
-        write_results(args.doc, rows, summaries, argv, args.runs_dir)
+        if not summaries:
+            raise UserError(f"no finished runs in {args.runs_dir} to write tables from.")
+        write_results(args.doc, rows, summaries, argv, args.runs_dir, missing)
     except UserError as e:
         print(f"python -m keras_gan.experiments: error: {e}", file=sys.stderr)
         return 2

@@ -72,4 +72,14 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     summary.write_text(json.dumps(stale))
     assert experiments.main(argv) == 0
     assert json.loads(summary.read_text())["training_images"] == 4000
+    # --render-only trains nothing: the finished runs' rows, and the rest listed as not run.
+    render = ["--render-only", "--only", "mlp-k1-ns", "mlp-k2-ns", "--seeds", "3",
+              "--runs-dir", str(tmp_path / "runs"), "--doc", str(doc)]
+    assert experiments.main(render) == 0
+    text = doc.read_text()
+    assert any(line.startswith("| mlp-k1-ns | 3 | mlp | 1 |") for line in text.splitlines())
+    assert "**Not run yet** (1 run, so their rows are missing below): mlp-k2-ns seed 3." in text
+    assert not (tmp_path / "runs" / "mlp-k2-ns-s3").exists()
+    nothing_finished = [a for a in render if a != "mlp-k1-ns"]
+    assert experiments.main(nothing_finished) == 2
     assert experiments.main(["--doc", str(tmp_path / "missing.md")]) == 2
