@@ -222,6 +222,8 @@ def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
     tmp, result = e2e_run
     assert result.returncode == 0, result.stderr[-2000:]
     assert "data: MNIST test: 5,000 images from" in result.stdout
+    # One split only: its held-out fifth is the evaluation's, and not trained on.
+    assert "; 1,000 held out as the evaluation's reference, 4,000 trained on" in result.stdout
     assert "Epoch 2/2" in result.stdout and "d_loss" in result.stdout
     assert ("training: Adam 0.001 (beta_1 0.5), non-saturating G loss, R1 gamma 1, "
             "EMA 0.999 of G's weights for samples and export") in result.stdout  # train.py's recipe
