@@ -258,6 +258,38 @@ def longer_runs(rows, summaries, runs_dir, images_dir):
             f"{os.path.basename(share_figure)})"]
 
 
+GROUPS = {"the paper's grid": GRID, "quality sweep": SWEEP, "conditional": CONDITIONAL,
+          "mixed precision": MIXED, "k = 2": K_COMPARISON, "longer": LONGER, "backends": BACKENDS}
+
+
+def recognisable_figure(rows, summaries, images_dir):
+    """Markdown: every run's Fréchet ratio against its recognisable share (a
+    point per run, a colour per group of configurations), and the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_gan.images import save_figure_png
+
+    fig, axis = plt.subplots(figsize=(7, 4.5))
+    for group, configs in GROUPS.items():
+        points = [(s["evaluation"]["recognisable"]["samples"], s["evaluation"]["frechet_ratio_to_real"])
+                  for r, s in zip(rows, summaries) if r[0] in configs]
+        if points:
+            axis.scatter(*zip(*points), label=group, s=24, alpha=0.8)
+    reference = summaries[0]["evaluation"]["recognisable"]["reference"]
+    axis.axvline(reference, color="gray", ls="--", lw=0.8, label=f"real digits: {reference:.2f}")
+    axis.axhline(2.0, color="gray", ls=":", lw=0.8, label="the 2× target")
+    axis.set(xlabel="recognisable share of samples (classifier p ≥ 0.9)",
+             ylabel="Fréchet ÷ floor (10,000 samples)", yscale="log",
+             title="sample quality against recognisable digits, every run")
+    axis.legend(fontsize=8)
+    path = save_figure_png(fig, os.path.join(images_dir, "recognisable.png"))
+    return [f"![Fréchet ÷ floor against the recognisable share, every run](images/results/"
+            f"{os.path.basename(path)})"]
+
+
 def backend_rows(rows, summaries):
     """The backends' runs, each seed beside the default run (TensorFlow) of that seed."""
     seeds = {r[1] for r in rows if r[0] in BACKENDS}
@@ -337,6 +369,10 @@ def write_results(doc, rows, summaries, argv, runs_dir, missing=()):
         "### The default recipe, three times as long",
         "",
         *longer_runs(rows, summaries, runs_dir, os.path.join(os.path.dirname(doc), "images", "results")),
+        "",
+        "### Sample quality against recognisable digits",
+        "",
+        *recognisable_figure(rows, summaries, os.path.join(os.path.dirname(doc), "images", "results")),
         "",
         "### Samples (the run's `samples.png`: 64 images; conditional runs 100, a row per class)",
         "",

@@ -51,6 +51,8 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
                for line in block.splitlines())
     assert (tmp_path / "images" / "results" / "longer.png").is_file()
     assert (tmp_path / "images" / "results" / "longer_recognisable.png").is_file()
+    assert (tmp_path / "images" / "results" / "recognisable.png").is_file()
+    assert "![Fréchet ÷ floor against the recognisable share, every run]" in block
     recognisable = longer["evaluation"]["recognisable"]
     assert f"| {recognisable['samples']:.2f} / {recognisable['reference']:.2f} |" in block
     # The default run on PyTorch (KERAS_BACKEND from the experiment), beside TensorFlow's.
