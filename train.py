@@ -364,11 +364,10 @@ def plan_run(args, strategy):
     """Data, steps, epochs, compile settings and paths; UserError on any mistake."""
     from keras_gan import data
     from keras_gan.distribute import check_global_batch, is_chief, is_multi_worker
+    from keras_gan.evaluation import reference
 
     check_global_batch(args.batch_size, strategy)
     multi_worker = is_multi_worker(strategy)
-    from keras_gan.evaluation import reference
-
     real = data.load_images(args.dataset, args.split, args.data_dir, not args.no_download)
     # Decided by the data, not by --no-eval, so that a seed means the same run either way.
     evaluation_data = reference.evaluation_data_or_none(args.dataset, args.data_dir, not args.no_download)

@@ -101,30 +101,34 @@ def train_flags(name, overrides):
     return [part for flag, value in flags.items() for part in ((flag,) if value is None else (flag, value))]
 
 
-def is_stale(logdir):
-    """True for a finished run from before the GAN's training data excluded
-    the evaluation's held-out reference images (its summary.json has no
-    `training_images`): its figures measure the GAN on images it trained on."""
+def read_summary(logdir):
+    """The run's summary.json as a dict, or None if it has not finished."""
     path = os.path.join(logdir, "summary.json")
     if not os.path.isfile(path):
-        return False
+        return None
     with open(path) as f:
-        return "training_images" not in json.load(f)
+        return json.load(f)
+
+
+def is_stale(summary):
+    """True for a finished run from before the GAN's training data excluded
+    the evaluation's held-out reference images (its summary has no
+    `training_images`): its figures measure the GAN on images it trained on."""
+    return summary is not None and "training_images" not in summary
 
 
 def run_one(name, seed, runs_dir, overrides):
     logdir = os.path.join(runs_dir, f"{name}-s{seed}")
     command = [sys.executable, os.path.join(ROOT, "train.py"), *train_flags(name, overrides),
                "--seed", str(seed), "--logdir", logdir, "--no-export", "--verbose", "0"]
-    if is_stale(logdir):
+    if is_stale(read_summary(logdir)):
         command.append("--fresh")
     print(" ".join(command[1:]), flush=True)
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", **ENVIRONMENT.get(name, {})}
     result = subprocess.run(command, cwd=ROOT, text=True, capture_output=True, env=env)
     if result.returncode != 0:
         raise UserError(f"{name} seed {seed}: train.py failed: {result.stderr.strip().splitlines()[-1:]}")
-    with open(os.path.join(logdir, "summary.json")) as f:
-        return logdir, json.load(f)
+    return logdir, read_summary(logdir)
 
 
 def row(name, seed, summary):
@@ -188,6 +192,15 @@ def table(rows, header=HEADER):
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def default_budget(runs):
+    """The default runs' median training seconds among `runs` ((row, summary)
+    pairs), or None when there is no default run or nothing beside it."""
+    defaults = [s["seconds"] for r, s in runs if r[0] == "default"]
+    if not defaults or len(runs) == len(defaults):
+        return None
+    return sorted(defaults)[len(defaults) // 2]
+
+
 def k_comparison(rows, summaries, runs_dir, images_dir):
     """Markdown: k = 1 (the default) and 2, after equal steps and at the
     default's wall-clock budget (its median training seconds), read from each
@@ -195,10 +208,9 @@ def k_comparison(rows, summaries, runs_dir, images_dir):
     from keras_gan import eval_curves
 
     runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in K_COMPARISON]
-    defaults = [s["seconds"] for r, s in runs if r[0] == "default"]
-    if not defaults or len(runs) == len(defaults):
+    budget = default_budget(runs)
+    if budget is None:
         return ["(run `default` and the k configurations to fill this table)"]
-    budget = sorted(defaults)[len(defaults) // 2]
     header = ["run", "seed", "k", "D updates per G step", "train s (12k steps)",
               f"÷ floor at {budget:.0f} s (2,000 samples)", "÷ floor after 12k steps (10,000 samples)"]
     lines, curves = [], {}
@@ -223,19 +235,18 @@ def longer_runs(rows, summaries, runs_dir, images_dir):
     from keras_gan import eval_curves
 
     runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in LONGER]
-    defaults = [s["seconds"] for r, s in runs if r[0] == "default"]
-    if not defaults or len(runs) == len(defaults):
+    budget = default_budget(runs)
+    if budget is None:
         return ["(run `default` and the longer configurations to fill this table)"]
-    budget = sorted(defaults)[len(defaults) // 2]
     header = ["run", "seed", "steps", "train s", *(f"÷ floor at {n * budget:.0f} s" for n in (1, 2, 3)),
               "÷ floor at the end (10,000 samples)", "recognisable samples / real"]
     lines, curves, recognisable = [], {}, {}
     for r, s in runs:
         run_dir = os.path.join(runs_dir, f"{r[0]}-s{r[1]}")
         seconds, values = eval_curves.curve(run_dir)
-        curves.setdefault(f"{s['steps']:,} steps", []).append((seconds, values))
-        recognisable.setdefault(f"{s['steps']:,} steps", []).append(
-            eval_curves.curve(run_dir, "eval/recognisable"))
+        label = f"{s['steps']:,} steps"
+        curves.setdefault(label, []).append((seconds, values))
+        recognisable.setdefault(label, []).append(eval_curves.curve(run_dir, "eval/recognisable"))
         at = [eval_curves.value_at(seconds, values, n * budget) if seconds[-1] >= 0.9 * n * budget
               else None for n in (1, 2, 3)]
         e = s["evaluation"]
@@ -297,17 +308,19 @@ def backend_rows(rows, summaries):
             if r[0] in BACKENDS or (r[0] == "default" and r[1] in seeds)]
 
 
-def finished_summary(name, seed, runs_dir):
+def finished_summary(logdir):
     """The summary of a finished, current run (not stale), else None."""
-    logdir = os.path.join(runs_dir, f"{name}-s{seed}")
-    path = os.path.join(logdir, "summary.json")
-    if not os.path.isfile(path) or is_stale(logdir):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    summary = read_summary(logdir)
+    return None if summary is None or is_stale(summary) else summary
+
+
+def results_images_dir(doc):
+    """Where the sample grids and figures referenced by `doc` go."""
+    return os.path.join(os.path.dirname(doc), "images", "results")
 
 
 def write_results(doc, rows, summaries, argv, runs_dir, missing=()):
+    images_dir = results_images_dir(doc)
     first = summaries[0]
     e = first["evaluation"]
     parzen_rows = PAPER_TABLE_1 + [
@@ -363,16 +376,15 @@ def write_results(doc, rows, summaries, argv, runs_dir, missing=()):
         "",
         "### k: 1 (the default) or 2, on the same wall-clock budget",
         "",
-        *k_comparison(rows, summaries, runs_dir,
-                      os.path.join(os.path.dirname(doc), "images", "results")),
+        *k_comparison(rows, summaries, runs_dir, images_dir),
         "",
         "### The default recipe, three times as long",
         "",
-        *longer_runs(rows, summaries, runs_dir, os.path.join(os.path.dirname(doc), "images", "results")),
+        *longer_runs(rows, summaries, runs_dir, images_dir),
         "",
         "### Sample quality against recognisable digits",
         "",
-        *recognisable_figure(rows, summaries, os.path.join(os.path.dirname(doc), "images", "results")),
+        *recognisable_figure(rows, summaries, images_dir),
         "",
         "### Samples (the run's `samples.png`: 64 images; conditional runs 100, a row per class)",
         "",
@@ -407,13 +419,13 @@ def main(argv=None):
         if args.no_download:
             overrides["--no-download"] = None
         rows, summaries, missing = [], [], []
-        images_dir = os.path.join(os.path.dirname(args.doc), "images", "results")
+        images_dir = results_images_dir(args.doc)
         os.makedirs(images_dir, exist_ok=True)
         for name in args.only or list(CONFIGS):
             for seed in args.seeds or SEEDS.get(name, (0,)):
                 logdir = os.path.join(args.runs_dir, f"{name}-s{seed}")
                 if args.render_only:
-                    summary = finished_summary(name, seed, args.runs_dir)
+                    summary = finished_summary(logdir)
                     if summary is None:
                         missing.append((name, seed))
                         continue
