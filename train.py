@@ -27,7 +27,7 @@ import time
 
 PROCESS_START = time.monotonic()  # for summary.json's wall_seconds: the whole command
 
-from keras_gan import runs
+from keras_gan import compile_settings, runs
 from keras_gan.distribute import STRATEGIES
 from keras_gan.files import check_writable_dir
 from keras_gan.options import (
@@ -156,14 +156,17 @@ def build_parser():
                    help="tf.distribute: auto (mirrored if >1 GPU, else default), default, "
                         "mirrored, multi_worker (TF_CONFIG); --batch-size is the global batch")
     p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
-                   help="XLA compilation of the train step; auto: on for one replica "
-                        "(docs/performance.md), off for several "
-                        "(XLA cannot compile CPU collectives)")
+                   help="XLA compilation of the train step; auto: on one TensorFlow replica, "
+                        "whichever a short timed trial finds faster on this machine (cached; "
+                        f"runs under {compile_settings.MIN_RUN_STEPS:,} steps: on), off for several "
+                        "replicas (docs/performance.md)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="compute in bfloat16 (CPU) or float16 with loss scaling (GPU); G's image "
                         "and D's logit stay float32 (docs/performance.md)")
     p.add_argument("--steps-per-execution", type=_number(int, minimum=1),
-                   help="training steps per call into the compiled graph (default: 16; 1 under "
+                   help="training steps per call into the compiled graph (default: "
+                        f"{compile_settings.STEPS_PER_EXECUTION} or 1, "
+                        "timed with --jit-compile on one TensorFlow replica; 1 under "
                         "multi_worker; on JAX fused in one jax.lax.scan, so it must divide the "
                         "steps per epoch, default the largest divisor up to 16 on a GPU and 1 on "
                         "a CPU; 1 on PyTorch)")
@@ -301,6 +304,7 @@ def run(args):
             remove_tree(os.path.join(args.logdir, produced))
         runs.mark_unfinished(args.logdir)
     with compute_policy(plan.precision):
+        choose_compile_settings(args, plan, strategy)  # before the seed is set: the trial draws nothing
         gan, dataset, callbacks = build_training(args, plan, strategy)
         initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
         if initial_epoch:
@@ -432,7 +436,7 @@ def steps_per_execution(flag, multi_worker, steps):
         # lose: XLA's CPU convolutions inside a scan ran 3.6-4.3x slower here
         # (benchmarks/backends.py). So: 1 without a GPU.
         return max(d for d in range(1, 17) if steps % d == 0) if has_gpu() else 1
-    return flag or (1 if multi_worker else 16)
+    return flag or (1 if multi_worker else compile_settings.STEPS_PER_EXECUTION)
 
 
 def use_jit(flag, replicas, multi_worker):
@@ -477,9 +481,7 @@ def build_training(args, plan, strategy):
     from keras_gan import data
     from keras_gan.backup import EpochBackup
     from keras_gan.callbacks import GANMonitor
-    from keras_gan.gan import GAN, default_optimizer
     from keras_gan.guard import NonFiniteGuard
-    from keras_gan.models import build_models
     from keras_gan.summaries import epoch_scalars_callback
 
     keras.utils.set_random_seed(args.seed)
@@ -488,33 +490,10 @@ def build_training(args, plan, strategy):
         plan.real.images, args.batch_size, args.k, seed=args.seed,
         steps_per_epoch=plan.steps, epoch_counter=epoch_counter,
         labels=plan.real.labels if args.conditional else None,
-        steps_per_call=execution(plan).get("fused_steps", 1),
+        steps_per_call=execution(plan.steps_per_execution, plan.steps).get("fused_steps", 1),
     )
     with strategy.scope():
-        generator, discriminator = build_models(args.model, args.latent_dim, num_classes(args))
-        gan = GAN(
-            generator,
-            discriminator,
-            k=args.k,
-            generator_loss=args.generator_loss,
-            label_smoothing=args.label_smoothing,
-            augmentation=args.augmentation,
-            r1_gamma=args.r1_gamma,
-            num_classes=num_classes(args),
-            seed=args.seed,
-        )
-        total_steps = plan.epochs * plan.steps
-        loss_scale = plan.precision == "mixed_float16"
-        gan.compile(
-            d_optimizer=default_optimizer(
-                learning_rate(args, total_steps * args.k), args.beta_1, "d_optimizer",
-                loss_scale=loss_scale),
-            g_optimizer=default_optimizer(
-                learning_rate(args, total_steps), args.beta_1, "g_optimizer", ema=args.ema or None,
-                loss_scale=loss_scale),
-            jit_compile=plan.jit_compile,
-            **execution(plan),
-        )
+        gan = make_gan(args, plan, plan.jit_compile, plan.steps_per_execution)
     callbacks = [
         epoch_counter,
         NonFiniteGuard(),
@@ -554,14 +533,93 @@ def build_training(args, plan, strategy):
     return gan, dataset, callbacks
 
 
-def execution(plan):
+def make_gan(args, plan, jit_compile, steps_per_execution):
+    """The GAN of this run's flags, compiled with these settings (in the
+    caller's strategy scope): the one trained, and the compile trial's copies."""
+    from keras_gan.gan import GAN, default_optimizer
+    from keras_gan.models import build_models
+
+    generator, discriminator = build_models(args.model, args.latent_dim, num_classes(args))
+    gan = GAN(
+        generator,
+        discriminator,
+        k=args.k,
+        generator_loss=args.generator_loss,
+        label_smoothing=args.label_smoothing,
+        augmentation=args.augmentation,
+        r1_gamma=args.r1_gamma,
+        num_classes=num_classes(args),
+        seed=args.seed,
+    )
+    total_steps = plan.epochs * plan.steps
+    loss_scale = plan.precision == "mixed_float16"
+    gan.compile(
+        d_optimizer=default_optimizer(
+            learning_rate(args, total_steps * args.k), args.beta_1, "d_optimizer",
+            loss_scale=loss_scale),
+        g_optimizer=default_optimizer(
+            learning_rate(args, total_steps), args.beta_1, "g_optimizer", ema=args.ema or None,
+            loss_scale=loss_scale),
+        jit_compile=jit_compile,
+        **execution(steps_per_execution, plan.steps),
+    )
+    return gan
+
+
+def execution(steps_per_execution, steps):
     """compile()'s arguments for running several steps per call: Keras'
     steps_per_execution, or on JAX the GAN's own fused steps (one scan)."""
     import keras
 
     if keras.backend.backend() == "jax":
-        return {"fused_steps": plan.steps_per_execution}
-    return {"steps_per_execution": min(plan.steps_per_execution, plan.steps)}
+        return {"fused_steps": steps_per_execution}
+    return {"steps_per_execution": min(steps_per_execution, steps)}
+
+
+def choose_compile_settings(args, plan, strategy):
+    """XLA or not and steps per call: the flags, the static rules (other
+    backends, several replicas), or on one TensorFlow replica a timed trial
+    on this machine, cached (keras_gan/compile_settings.py). Prints the choice."""
+    import keras
+
+    from keras_gan import data
+    from keras_gan.distribute import is_multi_worker
+
+    trial = (keras.backend.backend() == "tensorflow" and strategy.num_replicas_in_sync == 1
+             and not is_multi_worker(strategy))
+    if not trial:
+        choice = compile_settings.Choice(plan.jit_compile, plan.steps_per_execution,
+                                         "the flags, or this backend's or strategy's rule")
+    else:
+        labels = plan.real.labels if args.conditional else None
+        trial_data = data.make_dataset(plan.real.images, args.batch_size, args.k, seed=0,
+                                       labels=labels).repeat()
+        with compile_settings.suppress_retracing_warnings():
+            choice = compile_settings.choose(
+                args.jit_compile, args.steps_per_execution, plan.epochs * plan.steps, plan.steps,
+                compile_config(args, plan), lambda jit, spe: make_gan(args, plan, jit, spe),
+                trial_data, args.batch_size * args.k,
+                log=lambda line: print(line, flush=True))
+    plan.jit_compile, plan.steps_per_execution = choice.jit_compile, choice.steps_per_execution
+    print(f"compile: {compile_settings.describe(choice.jit_compile, min(choice.steps_per_execution, plan.steps))}"
+          f" ({choice.reason})", flush=True)
+
+
+def compile_config(args, plan):
+    """What the compile trial's cache is keyed by: everything that changes a step's speed."""
+    import keras
+    import tensorflow as tf
+
+    from keras_gan.machine import cpu_description
+
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return {
+        "machine": cpu_description(), "gpus": gpus, "tensorflow": tf.__version__,
+        "keras": keras.__version__, "model": args.model, "conditional": args.conditional,
+        "latent_dim": args.latent_dim, "batch_size": args.batch_size, "k": args.k,
+        "r1": args.r1_gamma > 0, "augmentation": args.augmentation, "ema": bool(args.ema),
+        "precision": plan.precision, "steps_per_call_cap": min(plan.steps, compile_settings.STEPS_PER_EXECUTION),
+    }
 
 
 def describe_recipe(args, precision="float32"):

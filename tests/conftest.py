@@ -5,6 +5,7 @@ import os
 import socket
 import struct
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -12,6 +13,9 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# train.py caches its timed compile choice per machine (keras_gan/compile_settings.py):
+# tests, and the train.py runs they start, keep theirs in a folder of their own.
+os.environ["KERAS_GAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="keras-gan-test-cache-")
 
 import tensorflow as tf  # noqa: E402
 

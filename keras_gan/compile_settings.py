@@ -1,0 +1,219 @@
+"""How train.py compiles the train step: XLA or not, and steps per call.
+
+Neither setting wins everywhere. On one 2-core CPU, XLA made the MLP GAN
+1.3x faster but the conv GAN at batch 256 15% slower; an earlier machine
+measured the opposite for conv (docs/performance.md). A fixed default is
+wrong somewhere. So with `--jit-compile auto` and no `--steps-per-execution`,
+a long enough run on one TensorFlow replica first times the candidates on
+this machine: throwaway copies of its own GAN, on its own batches, a few
+calls each, interleaved round-robin so that noise hits every candidate
+alike. It then trains with the fastest. The trial costs
+about `TRIAL_STEPS` steps per candidate plus their compilation, and shorter
+runs skip it (`MIN_RUN_STEPS`).
+
+The choice is cached per machine and configuration in `cache_path()`
+(`$KERAS_GAN_CACHE_DIR`, default `~/.cache/keras-gan`). Later runs reuse it,
+so on one machine a seed gives the same weights run after run. XLA and
+TensorFlow's own kernels round differently, so for bit-identical runs
+*across* machines pass `--jit-compile on|off` and `--steps-per-execution`.
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import statistics
+import sys
+import time
+
+from keras_gan.files import atomic_path
+
+# Keras' multi-step loop: steps per call into the compiled graph when more than one.
+STEPS_PER_EXECUTION = 16
+# The static default, for runs too short for a trial (the benchmarks' winner on most cells).
+STATIC_JIT_COMPILE = True
+TRIAL_ROUNDS = 3  # timed rounds per candidate; the median counts
+TRIAL_STEPS = STEPS_PER_EXECUTION  # steps per candidate per round
+# A trial costs ~(2 + TRIAL_ROUNDS) * TRIAL_STEPS steps per candidate, plus
+# their compilation: about 5% of a run of this length with four candidates.
+MIN_RUN_STEPS = 2000
+CACHE_ENV = "KERAS_GAN_CACHE_DIR"
+CACHE_FILE = "compile_settings.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """The settings a run compiles with, and why (one line)."""
+
+    jit_compile: bool
+    steps_per_execution: int
+    reason: str
+
+
+def describe(jit_compile, steps_per_execution):
+    return f"XLA {'on' if jit_compile else 'off'}, {steps_per_execution} step(s) per call"
+
+
+def candidates(jit_flag, spe_flag, steps_per_epoch):
+    """[(jit_compile, steps_per_execution)] worth timing: the flags a user
+    gave are fixed; "auto" / None offer both values."""
+    jits = (True, False) if jit_flag == "auto" else (jit_flag == "on",)
+    multi = min(STEPS_PER_EXECUTION, steps_per_epoch)
+    spes = (spe_flag,) if spe_flag else tuple(dict.fromkeys((multi, 1)))
+    return [(jit, spe) for jit in jits for spe in spes]
+
+
+def fastest(rates):
+    """The candidate with the most images per second; ties go to the first listed."""
+    return max(rates, key=lambda c: (rates[c], -list(rates).index(c)))
+
+
+# --------------------------------------------------------------------- cache
+def cache_path():
+    root = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "keras-gan",
+    )
+    return os.path.join(root, CACHE_FILE)
+
+
+def cache_key(config):
+    """A short stable name for everything that changes a step's speed (the
+    entry keeps `config` itself, readable)."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_cache(path):
+    """{key: entry}; an unreadable or malformed cache counts as empty."""
+    try:
+        with open(path) as f:
+            cache = json.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        warn(f"{path}: unreadable compile-settings cache ({e}); timing again")
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def cached_choice(entry):
+    """A Choice from a cache entry, or None if the entry is not one."""
+    try:
+        jit, spe = entry["jit_compile"], entry["steps_per_execution"]
+        rates = entry["images_per_second"]
+        if not isinstance(jit, bool) or not isinstance(spe, int) or spe < 1:
+            return None
+        return Choice(jit, spe, f"cached trial of {entry['date']} ({format_rates(rates)})")
+    except (KeyError, TypeError):
+        return None
+
+
+def write_cache(path, key, entry):
+    """Add `entry` under `key`; a cache that cannot be written costs a warning only."""
+    cache = read_cache(path)
+    cache[key] = entry
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(cache, f, indent=1, sort_keys=True)
+    except OSError as e:
+        warn(f"{path}: cannot write the compile-settings cache ({e.strerror}); "
+             "the next run times again")
+
+
+def warn(message):
+    print(f"WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def format_rates(rates):
+    """"XLA on/16 2,554, XLA off/16 2,971 images/s"."""
+    return ", ".join(f"{label} {rate:,.0f}" for label, rate in rates.items()) + " images/s"
+
+
+def label(jit_compile, steps_per_execution):
+    return f"XLA {'on' if jit_compile else 'off'}/{steps_per_execution}"
+
+
+# --------------------------------------------------------------------- trial
+def time_calls(model, iterator, calls):
+    """Seconds for `calls` calls of fit's own compiled train function
+    (steps_per_execution steps each), up to the last step's result."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        logs = model.train_function(iterator)
+    float(next(iter(logs.values())))  # wait for the last step
+    return time.perf_counter() - start
+
+
+def run_trial(options, build, dataset, images_per_step):
+    """{(jit, spe): images/s}: each candidate built by `build(jit, spe)`
+    (a compiled keras.Model), compiled and settled by two untimed rounds,
+    then TRIAL_ROUNDS timed rounds of about TRIAL_STEPS steps (whole calls),
+    round-robin."""
+    contenders = {}
+    for jit, spe in options:
+        model = build(jit, spe)
+        model.make_train_function()
+        iterator = iter(dataset)
+        calls = max(1, TRIAL_STEPS // spe)
+        time_calls(model, iterator, 2 * calls)  # compile, then settle
+        contenders[(jit, spe)] = (model, iterator, calls, [])
+    for _ in range(TRIAL_ROUNDS):
+        for model, iterator, calls, times in contenders.values():
+            times.append(time_calls(model, iterator, calls))
+    return {(jit, spe): calls * spe * images_per_step / statistics.median(times)
+            for (jit, spe), (_, _, calls, times) in contenders.items()}
+
+
+def choose(jit_flag, spe_flag, run_steps, steps_per_epoch, config, build, dataset,
+           images_per_step, log=print):
+    """The Choice for a run on one TensorFlow replica.
+
+    `jit_flag`: "auto", "on" or "off"; `spe_flag`: an int or None (auto).
+    `run_steps`: the steps this run will train; `config`: what the cache is
+    keyed by (machine, versions, model, batch, ...). `build(jit, spe)`
+    returns a compiled throwaway GAN, `dataset` repeats training batches.
+    """
+    options = candidates(jit_flag, spe_flag, steps_per_epoch)
+    if len(options) == 1:
+        (jit, spe), = options
+        return Choice(jit, spe, "as the flags say")
+    path = cache_path()
+    # The candidates are part of the key: a trial narrowed by a flag answers only that flag.
+    key = cache_key({**config, "candidates": [label(*o) for o in options]})
+    cached = cached_choice(read_cache(path).get(key, {}))
+    if cached and (cached.jit_compile, cached.steps_per_execution) in options:
+        return cached
+    if run_steps < MIN_RUN_STEPS:
+        jit = STATIC_JIT_COMPILE if jit_flag == "auto" else jit_flag == "on"
+        spe = spe_flag or min(STEPS_PER_EXECUTION, steps_per_epoch)
+        return Choice(jit, spe, f"static default: no timed trial for a run of {run_steps:,} steps "
+                                f"(fewer than {MIN_RUN_STEPS:,})")
+    log(f"compile: timing {len(options)} settings on this machine "
+        f"({', '.join(label(*o) for o in options)}) ...")
+    start = time.perf_counter()
+    rates = run_trial(options, build, dataset, images_per_step)
+    jit, spe = fastest(rates)
+    labelled = {label(*o): round(r, 1) for o, r in rates.items()}
+    write_cache(path, key, {
+        "jit_compile": jit, "steps_per_execution": spe, "images_per_second": labelled,
+        "date": datetime.date.today().isoformat(), "config": config,
+    })
+    return Choice(jit, spe, f"timed trial, {time.perf_counter() - start:.0f} s "
+                            f"({format_rates(labelled)}); cached in {path}")
+
+
+@contextlib.contextmanager
+def suppress_retracing_warnings():
+    """TensorFlow warns of "retracing" when several models of one class each
+    trace their own train function, as the trial's candidates do."""
+    import tensorflow as tf
+
+    level = tf.get_logger().level
+    tf.get_logger().setLevel("ERROR")
+    try:
+        yield
+    finally:
+        tf.get_logger().setLevel(level)

@@ -1,0 +1,133 @@
+"""train.py's choice of XLA and steps per call: flags, static rule, timed trial, cache."""
+
+import json
+import os
+
+import pytest
+
+from conftest import tiny_images
+
+import train
+from keras_gan import compile_settings as cs
+
+CONFIG = {"model": "mlp", "batch_size": 8, "machine": "test"}
+
+
+def never_build(jit, spe):
+    raise AssertionError("no trial was expected")
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv(cs.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def choose(jit_flag="auto", spe_flag=None, run_steps=10_000, config=CONFIG, build=never_build,
+           dataset=None):
+    return cs.choose(jit_flag, spe_flag, run_steps, 100, config, build, dataset, 8, log=lambda _: None)
+
+
+def test_candidates_offer_both_values_of_what_the_flags_leave_open():
+    assert cs.candidates("auto", None, 100) == [(True, 16), (True, 1), (False, 16), (False, 1)]
+    assert cs.candidates("off", None, 5) == [(False, 5), (False, 1)]  # capped at an epoch's steps
+    assert cs.candidates("auto", 4, 100) == [(True, 4), (False, 4)]
+    assert cs.candidates("on", 2, 100) == [(True, 2)]
+
+
+def test_fastest_takes_the_most_images_per_second_and_ties_go_to_the_first():
+    assert cs.fastest({(True, 16): 10.0, (False, 16): 12.0, (False, 1): 11.0}) == (False, 16)
+    assert cs.fastest({(True, 16): 10.0, (False, 16): 10.0}) == (True, 16)
+
+
+def test_flags_that_fix_both_settings_are_obeyed_without_a_trial(cache_dir):
+    choice = choose("off", 3)
+    assert (choice.jit_compile, choice.steps_per_execution) == (False, 3)
+    assert not cache_dir.exists()
+
+
+def test_a_short_run_takes_the_static_default_and_says_why(cache_dir):
+    choice = choose(run_steps=cs.MIN_RUN_STEPS - 1)
+    assert (choice.jit_compile, choice.steps_per_execution) == (cs.STATIC_JIT_COMPILE, 16)
+    assert f"{cs.MIN_RUN_STEPS - 1:,} steps" in choice.reason
+    assert choose("off", run_steps=10).jit_compile is False  # a given flag still holds
+    assert not cache_dir.exists()
+
+
+def test_the_trial_picks_the_fastest_caches_it_and_the_next_run_reuses_it(cache_dir, monkeypatch):
+    rates = {(True, 16): 900.0, (True, 1): 800.0, (False, 16): 1000.0, (False, 1): 700.0}
+    monkeypatch.setattr(cs, "run_trial", lambda options, build, dataset, n: {o: rates[o] for o in options})
+    choice = choose()
+    assert (choice.jit_compile, choice.steps_per_execution) == (False, 16)
+    assert "timed trial" in choice.reason and "XLA off/16 1,000" in choice.reason
+    entry, = json.loads((cache_dir / cs.CACHE_FILE).read_text()).values()
+    assert entry["config"] == CONFIG and entry["images_per_second"]["XLA on/16"] == 900.0
+
+    monkeypatch.setattr(cs, "run_trial", never_build)
+    again = choose()  # the cache answers, even for a short run
+    assert (again.jit_compile, again.steps_per_execution) == (False, 16)
+    assert "cached trial" in again.reason
+    assert choose(run_steps=10).reason == again.reason
+    # A flag that narrows the candidates, or another configuration, is not answered from it,
+    # and its own trial does not answer for "auto" later.
+    monkeypatch.setattr(cs, "run_trial", lambda options, build, dataset, n: {o: rates[o] for o in options})
+    on = choose("on")
+    assert (on.jit_compile, on.steps_per_execution) == (True, 16) and "timed trial" in on.reason
+    assert choose(config={**CONFIG, "batch_size": 256}).reason.startswith("timed trial")
+    assert len(json.loads((cache_dir / cs.CACHE_FILE).read_text())) == 3
+    assert choose().jit_compile is False and "cached trial" in choose().reason
+
+
+def test_a_broken_or_unwritable_cache_costs_a_warning_not_the_run(cache_dir, monkeypatch, capsys):
+    monkeypatch.setattr(cs, "run_trial", lambda options, build, dataset, n: dict.fromkeys(options, 1.0))
+    cache_dir.mkdir()
+    (cache_dir / cs.CACHE_FILE).write_text("{not json")
+    assert choose().reason.startswith("timed trial")
+    assert "unreadable compile-settings cache" in capsys.readouterr().err
+    assert len(json.loads((cache_dir / cs.CACHE_FILE).read_text())) == 1  # rewritten whole
+
+    monkeypatch.setenv(cs.CACHE_ENV, str(cache_dir / cs.CACHE_FILE / "below-a-file"))
+    assert choose().reason.startswith("timed trial")
+    assert "cannot write the compile-settings cache" in capsys.readouterr().err
+
+
+def test_the_trial_times_real_compiled_gans_on_the_runs_batches():
+    from keras_gan import GAN, build_models
+    from keras_gan.data import make_dataset
+
+    built = []
+
+    def build(jit, spe):
+        gan = GAN(*build_models("mlp"), seed=0)
+        gan.compile(jit_compile=jit, steps_per_execution=spe)
+        built.append(gan)
+        return gan
+
+    dataset = make_dataset(tiny_images(64), 8, seed=0).repeat()
+    rates = cs.run_trial([(False, 4), (False, 1)], build, dataset, 8)
+    assert set(rates) == {(False, 4), (False, 1)} and all(r > 0 for r in rates.values())
+    # Each candidate trained (2 + rounds) x TRIAL_STEPS steps, compiled as asked.
+    steps = (2 + cs.TRIAL_ROUNDS) * cs.TRIAL_STEPS  # 16: whole calls of 4 and of 1
+    assert [int(g.g_optimizer.iterations) for g in built] == [steps, steps]
+    assert [g.steps_per_execution for g in built] == [4, 1]
+
+
+def test_train_py_trial_leaves_the_seeded_run_unchanged(tmp_path, capsys, mnist_dir, monkeypatch):
+    """The same seed gives the same weights whether this run timed the
+    candidates first or found the choice in the cache: the trial draws from
+    no random stream the run uses."""
+    monkeypatch.setenv(cs.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(cs, "MIN_RUN_STEPS", 0)
+    monkeypatch.setattr(cs, "TRIAL_ROUNDS", 1)
+    monkeypatch.setattr(cs, "TRIAL_STEPS", 2)
+    argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--steps", "8",
+            "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "3", "--jit-compile", "off",
+            "--no-export", "--verbose", "0", "--no-eval"]
+    assert train.main(argv + ["--logdir", str(tmp_path / "a")]) == 0
+    first = capsys.readouterr().out
+    assert "compile: timing 2 settings" in first and "timed trial" in first
+    assert train.main(argv + ["--logdir", str(tmp_path / "b")]) == 0
+    assert "cached trial" in capsys.readouterr().out
+    a, b = (json.loads((tmp_path / run / "summary.json").read_text()) for run in "ab")
+    assert a["weights_sha256"] == b["weights_sha256"]
+    assert os.path.isfile(tmp_path / "cache" / cs.CACHE_FILE)
