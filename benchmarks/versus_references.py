@@ -10,8 +10,10 @@ networks on the same in-memory images:
   T     the TensorFlow DCGAN tutorial loop,
   K     the keras.io `train_step` example under `fit`'s compile defaults
         (both in benchmarks/reference_loops.py),
-  ours  `keras_gan.GAN` compiled as train.py compiles it by default: XLA,
-        16 steps per call (fewer when a timing has fewer steps, as train.py).
+  ours  `keras_gan.GAN` compiled as train.py compiles it by default: XLA or
+        not, 16 steps per call or 1, whichever a timed trial on this machine
+        finds fastest (keras_gan/compile_settings.py; the trial runs here,
+        uncached, and its figures are reported).
 Each is built and warmed up (its first call, which compiles, is timed), then
 all three are timed interleaved round-robin, so machine noise hits them
 alike. Reported: the median real images per second (m per step for all three;
@@ -52,11 +54,11 @@ DOC_END = "<!-- versus references: end -->"
 VARIANTS = {
     "T": "TF DCGAN tutorial: @tf.function step, one forward pass under two tapes",
     "K": "keras.io `train_step` under `fit`, compile defaults",
-    "ours": "keras_gan.GAN as train.py compiles it: XLA, 16 steps per call (fewer if a "
-            "timing has fewer steps)",
+    "ours": "keras_gan.GAN as train.py compiles it: XLA on or off, 16 steps per call or 1, "
+            "as its timed trial chose on this machine (keras_gan/compile_settings.py)",
 }
-# train.py's defaults on one device (its `plan`: --jit-compile auto, and
-# steps_per_execution = min(16, steps)).
+# The sweep's fixed settings (a trial per setting would time 4x as many
+# models), and the multiple every timing's steps are rounded to.
 TRAIN_PY_JIT, TRAIN_PY_SPE = True, 16
 # Random images: the pixels' values do not change the arithmetic.
 NUM_IMAGES = 4096
@@ -112,6 +114,7 @@ def parse_args(argv):
     p.add_argument("--plot", default=None, help="write a bar chart of images/s (PNG)")
     # How --rss starts its child processes; not for users.
     p.add_argument("--child", choices=tuple(VARIANTS), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--child-settings", default=None, help=argparse.SUPPRESS)  # ours: "on,16"
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.repeats < 1:
@@ -172,24 +175,27 @@ def forward_flops(model):
     a few percent of these. A layer with a kernel of another kind is an
     error rather than a silent undercount.
     """
+    return sum(layer_forward_flops(layer) for layer in model.layers)
+
+
+def layer_forward_flops(layer):
+    """One example's forward FLOPs through one layer of a built model (0 without a kernel)."""
     import keras
 
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
-            total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
-        elif isinstance(layer, keras.layers.Conv2DTranspose):
-            # Every input pixel scatters a kh x kw x c_out patch.
-            kh, kw, c_out, c_in = layer.kernel.shape
-            h, w = layer.input.shape[1:3]
-            total += 2 * kh * kw * c_in * c_out * h * w
-        elif isinstance(layer, keras.layers.Conv2D):
-            kh, kw, c_in, c_out = layer.kernel.shape
-            h, w = layer.output.shape[1:3]
-            total += 2 * kh * kw * c_in * c_out * h * w
-        elif getattr(layer, "kernel", None) is not None:
-            raise ValueError(f"forward_flops: no FLOP rule for {type(layer).__name__}.")
-    return total
+    if isinstance(layer, keras.layers.Dense):
+        return 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        # Every input pixel scatters a kh x kw x c_out patch.
+        kh, kw, c_out, c_in = layer.kernel.shape
+        h, w = layer.input.shape[1:3]
+        return 2 * kh * kw * c_in * c_out * h * w
+    if isinstance(layer, keras.layers.Conv2D):
+        kh, kw, c_in, c_out = layer.kernel.shape
+        h, w = layer.output.shape[1:3]
+        return 2 * kh * kw * c_in * c_out * h * w
+    if getattr(layer, "kernel", None) is not None:
+        raise ValueError(f"forward_flops: no FLOP rule for {type(layer).__name__}.")
+    return 0
 
 
 def flops_per_image(family, k=1):
@@ -256,23 +262,51 @@ def make_images():
     return np.random.default_rng(0).integers(0, 256, (NUM_IMAGES, 28, 28, 1), np.uint8)
 
 
-def build_ours(family, batch_size, images, steps, k=1):
-    """Ours as train.py builds it by default; 16 steps per call, or `steps`
-    if fewer, as train.py caps steps_per_execution at the run's steps."""
+def build_ours(family, batch_size, images, steps, k=1, settings=None):
+    """Ours compiled with `settings` (jit_compile, steps_per_execution);
+    by default train.py's static ones (XLA, 16 steps per call, or `steps`
+    if fewer, as train.py caps steps_per_execution at the run's steps)."""
     from benchmarks import throughput
     from keras_gan import GAN, build_models
     from keras_gan.data import make_dataset
 
-    spe = min(TRAIN_PY_SPE, steps)
+    jit, spe = settings or (TRAIN_PY_JIT, min(TRAIN_PY_SPE, steps))
     gan = GAN(*build_models(family), k=k, seed=0)
-    gan.compile(jit_compile=TRAIN_PY_JIT, steps_per_execution=spe)
+    gan.compile(jit_compile=jit, steps_per_execution=spe)
     iterator = iter(make_dataset(images, batch_size, k=k, seed=0).repeat())
-    settings = {"jit_compile": bool(gan.jit_compile), "steps_per_execution": spe, "k": k}
-    return Contender(lambda n: throughput.time_steps(gan, iterator, n), spe, settings)
+    chosen = {"jit_compile": bool(gan.jit_compile), "steps_per_execution": spe, "k": k}
+    return Contender(lambda n: throughput.time_steps(gan, iterator, n), spe, chosen)
 
 
-def build(variant, family, batch_size, images, steps):
-    """Contender `variant` ("T", "K" or "ours") for one cell, from seed 0."""
+def trial_settings(family, batch_size, images, steps, log):
+    """train.py's choice for this cell: its timed trial of XLA on/off x 16
+    steps per call or 1 (uncached, on throwaway models), as
+    ((jit_compile, steps_per_execution), {label: images/s}, seconds)."""
+    import keras
+
+    from keras_gan import GAN, build_models, compile_settings
+    from keras_gan.data import make_dataset
+
+    def build(jit, spe):
+        gan = GAN(*build_models(family), seed=0)
+        gan.compile(jit_compile=jit, steps_per_execution=spe)
+        return gan
+
+    options = compile_settings.candidates("auto", None, steps)
+    log(f"  ours: train.py's compile trial of {len(options)} settings")
+    keras.utils.set_random_seed(0)
+    start = time.perf_counter()
+    dataset = make_dataset(images, batch_size, seed=0).repeat()
+    with compile_settings.suppress_retracing_warnings():
+        rates = compile_settings.run_trial(options, build, dataset, batch_size)
+    seconds = time.perf_counter() - start
+    labelled = {compile_settings.label(*o): r for o, r in rates.items()}
+    return compile_settings.fastest(rates), labelled, seconds
+
+
+def build(variant, family, batch_size, images, steps, settings=None):
+    """Contender `variant` ("T", "K" or "ours", with its compile `settings`)
+    for one cell, from seed 0."""
     import keras
 
     from benchmarks import reference_loops
@@ -286,7 +320,7 @@ def build(variant, family, batch_size, images, steps):
         settings = {"jit_compile": bool(loop.gan.jit_compile),
                     "steps_per_execution": loop.gan.steps_per_execution}
         return Contender(loop.run, 1, settings)
-    return build_ours(family, batch_size, images, steps)
+    return build_ours(family, batch_size, images, steps, settings=settings)
 
 
 def warm_up(contenders, steps, log):
@@ -339,7 +373,8 @@ def summarise(contender, first_call, times, steps, batch_size, flops, peak_gflop
 def measure_cell(family, batch_size, steps, repeats, images, flops, peak_gflops, log):
     """T, K and ours in one cell: built, warmed up, timed interleaved."""
     log(f"{family}-{batch_size}: building T, K and ours")
-    contenders = {v: build(v, family, batch_size, images, steps) for v in VARIANTS}
+    settings, trial_rates, trial_seconds = trial_settings(family, batch_size, images, steps, log)
+    contenders = {v: build(v, family, batch_size, images, steps, settings) for v in VARIANTS}
     steps_of = dict.fromkeys(contenders, steps)
     first_calls = warm_up(contenders, steps_of, log)
     times = time_interleaved(contenders, steps_of, repeats, log)
@@ -349,6 +384,11 @@ def measure_cell(family, batch_size, steps, repeats, images, flops, peak_gflops,
         for name, c in contenders.items()
     }
     ours = variants["ours"]["images_per_second"]
+    variants["ours"]["trial"] = {"images_per_second": trial_rates, "seconds": trial_seconds}
+    for name, contender_flops in (("T", flops["tutorial"]), ("K", flops["algorithm_1"]),
+                                  ("ours", flops["algorithm_1"])):
+        # The arithmetic each really does, per second: how well it runs its own work.
+        variants[name]["own_gflops"] = variants[name]["images_per_second"] * contender_flops / 1e9
     return {
         "cell": f"{family}-{batch_size}",
         "family": family,
@@ -399,7 +439,7 @@ def sweep_family(family, args, images, peak_gflops, log):
 
 
 # ------------------------------------------------------------------ memory
-def measure_rss(args, cell_steps, log):
+def measure_rss(args, cell_steps, ours_settings, log):
     """{cell: {variant: peak RSS in MB}}, each contender alone in a child
     process that builds it, warms it up and runs one timing's steps."""
     rss = {}
@@ -408,8 +448,10 @@ def measure_rss(args, cell_steps, log):
         rss[cell] = {}
         for variant in VARIANTS:
             log(f"{cell}: peak RSS of {variant}, in a child process")
+            jit, spe = ours_settings[cell]
             command = [sys.executable, os.path.abspath(__file__), "--child", variant,
-                       "--cells", cell, "--steps", str(cell_steps[cell])]
+                       "--cells", cell, "--steps", str(cell_steps[cell]),
+                       "--child-settings", f"{'on' if jit else 'off'},{spe}"]
             result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
             lines = result.stdout.strip().splitlines()
             if result.returncode != 0 or not lines:
@@ -423,7 +465,8 @@ def run_child(args):
     """The --child process: one contender, a short run, then its own peak RSS."""
     family, batch_size = args.cells[0]
     steps = args.steps or default_steps(family, batch_size)
-    contender = build(args.child, family, batch_size, make_images(), steps)
+    jit, spe = (args.child_settings or "on,16").split(",")
+    contender = build(args.child, family, batch_size, make_images(), steps, (jit == "on", int(spe)))
     warm_up({args.child: contender}, {args.child: steps}, lambda _: None)
     contender.run(steps)
     peak = peak_rss_bytes() / 1e6
@@ -460,8 +503,9 @@ def markdown(results):
     ]
     with_rss = any("peak_rss_mb" in v for c in results["cells"] for v in c["variants"].values())
     header = ("| cell | T images/s | K images/s | ours images/s | ours / T | ours / K "
-              "| compile s (T / K / ours) | % of peak (T / K / ours) |")
-    rule = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+              "| ours' settings (trial s) | compile s (T / K / ours) | % of peak (T / K / ours) "
+              "| GFLOP/s of own work (T / K / ours) |")
+    rule = "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
     if with_rss:
         header += " peak RSS MB (T / K / ours) |"
         rule += " ---: |"
@@ -471,8 +515,10 @@ def markdown(results):
         row = (f"| {cell['family']}, m {cell['batch_size']} ({cell['steps_per_timing']} steps) "
                + "".join(f"| {v[n]['images_per_second']:,.0f} " for n in VARIANTS)
                + f"| {cell['ours_over_T']:.2f} | {cell['ours_over_K']:.2f} "
+               + f"| {settings_label(v['ours'])} ({v['ours']['trial']['seconds']:.0f}) "
                + "| " + " / ".join(f"{v[n]['compile_seconds']:.1f}" for n in VARIANTS) + " "
-               + "| " + " / ".join(f"{100 * v[n]['peak_share']:.0f}" for n in VARIANTS) + " |")
+               + "| " + " / ".join(f"{100 * v[n]['peak_share']:.0f}" for n in VARIANTS) + " "
+               + "| " + " / ".join(f"{v[n]['own_gflops']:.0f}" for n in VARIANTS) + " |")
         if with_rss:
             row += " " + " / ".join(f"{v[n].get('peak_rss_mb', float('nan')):,.0f}"
                                     for n in VARIANTS) + " |"
@@ -490,6 +536,13 @@ def markdown(results):
         f"MLP {flops['mlp']['algorithm_1'] / 1e6:.2f} M); "
         f"T's shared forward pass does only {flops['conv']['tutorial'] / 1e6:.1f} M / "
         f"{flops['mlp']['tutorial'] / 1e6:.1f} M of arithmetic.",
+        "- GFLOP/s of own work: each contender's images/s times the FLOPs it really does per "
+        "image (T its shared pass, K and ours Algorithm 1). At T's rate, ours would reach only "
+        f"{flops['conv']['tutorial'] / flops['conv']['algorithm_1']:.2f}x T's images/s (conv) and "
+        f"{flops['mlp']['tutorial'] / flops['mlp']['algorithm_1']:.2f}x (MLP): ours/T above that "
+        "means ours runs its arithmetic faster than T runs its own.",
+        "- ours' settings: what train.py's compile trial chose for the cell (XLA on/off, steps "
+        "per call), and the trial's seconds, compilation included.",
     ]
     if with_rss:
         lines.append("- peak RSS: each contender alone in a child process (`--rss`), "
@@ -499,11 +552,17 @@ def markdown(results):
     return "\n".join(lines)
 
 
+def settings_label(variant):
+    """"XLA off/16": a contender's jit_compile and steps per call."""
+    return f"XLA {'on' if variant['jit_compile'] else 'off'}/{variant['steps_per_execution']}"
+
+
 def sweep_markdown(rows):
     """Ours by m (rows) and k (columns): images/s and % of the matmul peak."""
     ks = sorted({r["k"] for r in rows})
     lines = [
-        "Ours (train.py defaults) by batch size m and k: real images/s (k·m per step) and, "
+        f"Ours (fixed: XLA {'on' if TRAIN_PY_JIT else 'off'}, {TRAIN_PY_SPE} steps per call) by "
+        "batch size m and k: real images/s (k·m per step) and, "
         "in brackets, % of the matmul peak at Algorithm 1's FLOPs for that k.",
         "",
         "| model | m | " + " | ".join(f"k = {k}" for k in ks) + " |",
@@ -582,7 +641,9 @@ def run(args):
         "sweep": run_sweep(args, images, peak, log) if args.sweep else None,
     }
     if args.rss:
-        for cell, by_variant in measure_rss(args, cell_steps, log).items():
+        chosen = {c["cell"]: (c["variants"]["ours"]["jit_compile"],
+                              c["variants"]["ours"]["steps_per_execution"]) for c in results["cells"]}
+        for cell, by_variant in measure_rss(args, cell_steps, chosen, log).items():
             entry = next(c for c in results["cells"] if c["cell"] == cell)
             for variant, mb in by_variant.items():
                 entry["variants"][variant]["peak_rss_mb"] = mb

@@ -146,7 +146,14 @@ def test_the_command_end_to_end(tmp_path, capsys):
         assert figures["images_per_second"] > 0 and figures["first_call_seconds"] > 0
         assert len(figures["seconds"]) == 1 and 0 < figures["peak_share"] < 1
     ours = cell["variants"]["ours"]
-    assert ours["jit_compile"] is True and ours["steps_per_execution"] == 2
+    # Ours runs what train.py's compile trial found fastest among its four candidates.
+    trial = ours["trial"]["images_per_second"]
+    assert set(trial) == {"XLA on/2", "XLA on/1", "XLA off/2", "XLA off/1"}
+    assert versus_references.settings_label(ours) == max(trial, key=trial.get)
+    flops = versus_references.flops_per_image("mlp")
+    assert ours["own_gflops"] == pytest.approx(ours["images_per_second"] * flops["algorithm_1"] / 1e9)
+    assert cell["variants"]["T"]["own_gflops"] == pytest.approx(
+        cell["variants"]["T"]["images_per_second"] * flops["tutorial"] / 1e9)
     assert cell["ours_over_T"] == pytest.approx(
         ours["images_per_second"] / cell["variants"]["T"]["images_per_second"])
     assert results["matmul_peak_gflops"] > 0 and results["sweep"] is None
