@@ -7,10 +7,12 @@ A profile of one cell (model family, batch size m), in two tables:
 
 1. The passes one step of Algorithm 1 is made of (ours and K make the same
    ones for k = 1), and the one pass of T's shared step, each compiled on
-   its own as a `tf.function`, with TensorFlow's kernels and with XLA:
-   milliseconds, GFLOP/s of the pass's arithmetic, and its share of the
-   machine's float32 matmul peak. Summing a loop's passes gives the time
-   its step needs when nothing else costs anything.
+   its own as a `tf.function` with TensorFlow's kernels (no XLA: XLA
+   compiles a pass alone into another program than inside the whole step,
+   so its pass times do not add up to its step's): milliseconds, GFLOP/s of
+   the pass's arithmetic, and its share of the machine's float32 matmul
+   peak. Summing a loop's passes gives the time its step needs when nothing
+   else (optimizer updates, metrics, the loop) costs anything.
 2. Each layer with a kernel, forward alone at batch m: what the kernels
    that do the arithmetic reach on these shapes.
 
@@ -74,6 +76,8 @@ def step_passes(generator, discriminator, m):
     """{name: (function, forward-equivalents (G, D) it does, loops using it)}."""
     import tensorflow as tf
 
+    from keras_gan import losses
+
     z = tf.random.normal([m, int(generator.inputs[0].shape[-1])])
     real = tf.random.uniform([m, 28, 28, 1], -1.0, 1.0)
     fake = tf.random.uniform([m, 28, 28, 1], -1.0, 1.0)
@@ -82,15 +86,18 @@ def step_passes(generator, discriminator, m):
     def fakes():
         return generator(z, training=True)
 
+    # The GAN's own losses: their gradients depend on the logits, as in training
+    # (a plain mean would hand XLA a constant gradient to fold, and time another program).
     def d_update_gradients():
         with tf.GradientTape() as tape:
-            loss = (tf.reduce_mean(discriminator(real, training=True))
-                    - tf.reduce_mean(discriminator(fake, training=True)))
+            loss = tf.reduce_mean(losses.discriminator_loss(
+                discriminator(real, training=True), discriminator(fake, training=True)))
         return tape.gradient(loss, d_vars)
 
     def g_update_gradients():
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(discriminator(generator(z, training=True), training=True))
+            logits = discriminator(generator(z, training=True), training=True)
+            loss = tf.reduce_mean(losses.generator_loss(logits))
         return tape.gradient(loss, g_vars)
 
     def tutorial_gradients():
@@ -98,8 +105,8 @@ def step_passes(generator, discriminator, m):
             images = generator(z, training=True)
             real_out = discriminator(real, training=True)
             fake_out = discriminator(images, training=True)
-            g_loss = tf.reduce_mean(fake_out)
-            d_loss = tf.reduce_mean(real_out) - g_loss
+            g_loss = tf.reduce_mean(losses.generator_loss(fake_out))
+            d_loss = tf.reduce_mean(losses.discriminator_loss(real_out, fake_out))
         return g_tape.gradient(g_loss, g_vars), d_tape.gradient(d_loss, d_vars)
 
     # Forward-pass equivalents (backward = 2 forward), as versus_references counts them.
@@ -145,9 +152,8 @@ def profile(args, log):
     for name, (function, (g, d), loop) in step_passes(generator, discriminator, m).items():
         flops = (g * g_flops + d * d_flops) * m
         log(f"pass: {name}")
-        times = {jit: median_ms(tf.function(function, jit_compile=jit), args.repeats)
-                 for jit in (False, True)}
-        passes.append({"pass": name, "loop": loop, "gflop": flops / 1e9, "ms": times})
+        ms = median_ms(tf.function(function), args.repeats)
+        passes.append({"pass": name, "loop": loop, "gflop": flops / 1e9, "ms": ms})
     for model in (generator, discriminator):
         for name, flops, function in layer_rows(model, m):
             log(f"layer: {name}")
@@ -167,21 +173,16 @@ def markdown(r):
         f"{r['date']}, {r['machine']}; cell {r['cell']}; float32 matmul peak {peak:,.0f} GFLOP/s; "
         f"median of {r['repeats']} timings of {CALLS_PER_TIMING} calls.",
         "",
-        "| pass (one step's worth) | in | GFLOP | ms, TF kernels | GFLOP/s (% of peak) | ms, XLA "
-        "| GFLOP/s (% of peak) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| pass (one step's worth) | in | GFLOP | ms | GFLOP/s (% of peak) |",
+        "| --- | --- | ---: | ---: | ---: |",
     ]
     for p in r["passes"]:
         lines.append(f"| {p['pass']} | {p['loop']} | {p['gflop']:.2f} "
-                     f"| {p['ms'][False]:.1f} | {rate(p['gflop'], p['ms'][False])} "
-                     f"| {p['ms'][True]:.1f} | {rate(p['gflop'], p['ms'][True])} |")
+                     f"| {p['ms']:.1f} | {rate(p['gflop'], p['ms'])} |")
     for loop in ("ours", "T"):
         mine = [p for p in r["passes"] if p["loop"] == loop]
-        gflop = sum(p["gflop"] for p in mine)
-        for jit in (False, True):
-            ms = sum(p["ms"][jit] for p in mine)
-            lines.append(f"| **sum for {loop}, {'XLA' if jit else 'TF kernels'}** | {loop} "
-                         f"| {gflop:.2f} | {ms:.1f} | {rate(gflop, ms)} | | |")
+        gflop, ms = sum(p["gflop"] for p in mine), sum(p["ms"] for p in mine)
+        lines.append(f"| **sum for {loop}** | {loop} | {gflop:.2f} | {ms:.1f} | {rate(gflop, ms)} |")
     lines += ["", "| layer, forward alone | GFLOP | ms | GFLOP/s (% of peak) |",
               "| --- | ---: | ---: | ---: |"]
     for layer in r["layers"]:
