@@ -282,7 +282,6 @@ def kill_point(name):
 
 def run(args):
     """Train (resuming where a killed run stopped), then write every output."""
-    from keras_gan import backup
     from keras_gan.files import remove_tree
     from keras_gan.quiet import tensorflow_start
 
@@ -292,6 +291,7 @@ def run(args):
         return None
 
     with tensorflow_start():
+        from keras_gan import backup  # imports Keras, and so TensorFlow
         from keras_gan.distribute import make_strategy
 
         strategy = make_strategy(args.strategy)
@@ -303,7 +303,9 @@ def run(args):
         for produced in runs.PER_EPOCH_OUTPUTS:
             remove_tree(os.path.join(args.logdir, produced))
         runs.mark_unfinished(args.logdir)
-    with compute_policy(plan.precision):
+    from keras_gan.quiet import hidden_stderr_lines
+
+    with compute_policy(plan.precision), hidden_stderr_lines():
         choose_compile_settings(args, plan, strategy)  # before the seed is set: the trial draws nothing
         gan, dataset, callbacks = build_training(args, plan, strategy)
         initial_epoch = backup.restore(gan, plan.backup_dir, strategy)

@@ -15,6 +15,11 @@ import os
 import re
 import sys
 import tempfile
+import threading
+
+# Whether TensorFlow's log level is ours to set (the user did not set it):
+# then its known noise is filtered, at start-up and during training.
+_filtering = False
 
 # Start-up notices, in glog/absl format ("I0000 00:00:... file.cc:NN] ...")
 # or absl's one warning about itself.
@@ -48,10 +53,12 @@ def _filtered_stderr():
 def tensorflow_start():
     """Run a block that imports TensorFlow (and perhaps creates a strategy),
     then start TensorFlow's devices, without the start-up notices."""
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    global _filtering
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ and not _filtering:
         yield
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    _filtering = True
     with _filtered_stderr():
         yield
         # Device start-up (cuInit and friends) happens on first use. After the
@@ -71,3 +78,45 @@ def keras_backend():
     if keras is not None and hasattr(keras, "backend"):
         return keras.backend.backend()
     return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+# A harmless TensorFlow 2.21 message: grappler's remapper cannot fuse a
+# LeakyReLU gradient inside Keras' multi-step loop without XLA, says so at
+# ERROR level, and leaves the graph unfused (the step still runs, and its
+# speed is what the compile trial measures).
+HARMLESS_DURING_TRAINING = re.compile(
+    rb"^E\d{4} [\d:. ]+\d+ meta_optimizer\.cc:\d+\] remapper failed: INVALID_ARGUMENT: "
+    rb"Mutation::Apply error: fanout .*LeakyReluGrad"
+)
+
+
+@contextlib.contextmanager
+def hidden_stderr_lines(pattern=HARMLESS_DURING_TRAINING):
+    """Pass file descriptor 2 through a filter that drops lines matching
+    `pattern`, as they come (a pipe read by a thread), for the block's
+    duration; only where `tensorflow_start` filtered the start-up (the user
+    did not set TF_CPP_MIN_LOG_LEVEL)."""
+    if not _filtering:
+        yield
+        return
+    sys.stderr.flush()
+    original = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump():
+        with os.fdopen(read_end, "rb") as lines:
+            for line in lines:
+                if not pattern.match(line):
+                    os.write(original, line)
+
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(original, 2)  # the pipe's last writer closes: the thread reads to the end
+        thread.join()
+        os.close(original)

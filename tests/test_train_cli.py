@@ -474,3 +474,21 @@ def test_the_evaluation_curve_against_training_seconds(e2e_run):
     assert eval_curves.value_at(seconds, values, seconds[1]) == values[1]
     assert eval_curves.value_at(seconds, values, (seconds[0] + seconds[1]) / 2) == values[0]
     assert eval_curves.value_at(seconds, values, seconds[0] / 2) is None
+
+
+def test_a_real_training_run_prints_nothing_on_stderr(tmp_path, mnist_dir):
+    """Neither TensorFlow's start-up notices (Keras, and so TensorFlow, must
+    be imported inside quiet.tensorflow_start) nor grappler's harmless
+    "remapper failed" error of a multi-step conv step without XLA."""
+    from conftest import quiet_environment
+
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "train.py"), "--model", "conv", "--data-dir", mnist_dir,
+         "--split", "test", "--steps", "4", "--steps-per-epoch", "2", "--batch-size", "8",
+         "--jit-compile", "off", "--seed", "1", "--no-eval", "--no-export", "--verbose", "0",
+         "--logdir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env=quiet_environment(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "compile: XLA off, 2 step(s) per call" in result.stdout
+    assert result.stderr == ""
