@@ -22,7 +22,6 @@ the same kernels), and how close to the matmul peak the step's kernels can
 get at all.
 """
 
-import argparse
 import datetime
 import os
 import statistics

@@ -17,9 +17,15 @@ import sys
 import tempfile
 import threading
 
-# Whether TensorFlow's log level is ours to set (the user did not set it):
-# then its known noise is filtered, at start-up and during training.
+# Whether `tensorflow_start` set TensorFlow's log level (the user had not):
+# then its known noise is filtered, at start-up and during training, for as
+# long as the level is still the one it set.
 _filtering = False
+OUR_LEVEL = "2"
+
+
+def ours_to_filter():
+    return _filtering and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == OUR_LEVEL
 
 # Start-up notices, in glog/absl format ("I0000 00:00:... file.cc:NN] ...")
 # or absl's one warning about itself.
@@ -54,10 +60,10 @@ def tensorflow_start():
     """Run a block that imports TensorFlow (and perhaps creates a strategy),
     then start TensorFlow's devices, without the start-up notices."""
     global _filtering
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ and not _filtering:
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ and not ours_to_filter():
         yield
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = OUR_LEVEL
     _filtering = True
     with _filtered_stderr():
         yield
@@ -96,7 +102,7 @@ def hidden_stderr_lines(pattern=HARMLESS_DURING_TRAINING):
     `pattern`, as they come (a pipe read by a thread), for the block's
     duration; only where `tensorflow_start` filtered the start-up (the user
     did not set TF_CPP_MIN_LOG_LEVEL)."""
-    if not _filtering:
+    if not ours_to_filter():
         yield
         return
     sys.stderr.flush()
