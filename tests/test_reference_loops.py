@@ -167,3 +167,27 @@ def test_the_command_end_to_end(tmp_path, capsys):
     assert after.split(begin)[0] == before.split(begin)[0]
     assert after.split(end)[1] == before.split(end)[1]
     assert (tmp_path / "bars.png").read_bytes().startswith(b"\x89PNG")
+    # The same report again from the results file alone, measuring nothing.
+    doc.write_text(before)
+    assert versus_references.main(["--from-json", str(out), "--doc", str(doc),
+                                   "--out", str(tmp_path / "unused.json")]) == 0
+    assert capsys.readouterr().out == table
+    assert table.strip() in doc.read_text() and not (tmp_path / "unused.json").exists()
+    assert versus_references.main(["--from-json", str(doc)]) == 2
+    assert "not a results file of this script" in capsys.readouterr().err
+
+
+def test_targets_are_judged_on_the_measured_figures():
+    def cell(name, over_t, over_k, ours_rss, t_rss, share):
+        return {"cell": name, "ours_over_T": over_t, "ours_over_K": over_k,
+                "variants": {"ours": {"peak_rss_mb": ours_rss, "peak_share": share},
+                             "T": {"peak_rss_mb": t_rss}}}
+
+    results = {"cells": [cell("mlp-64", 1.0, 1.29, 900.0, 900.0, 0.9),
+                         cell("conv-256", 0.99, 1.3, 1000.0, 999.0, 0.6)]}
+    lines = versus_references.targets_markdown(results)
+    assert "| ours ≥ 1.0× T | **met** (1.00) | missed (0.99) |" in lines
+    assert "| ours ≥ 1.3× K | missed (1.29) | **met** (1.30) |" in lines
+    assert "| peak RSS ≤ T's | **met** (+0 MB) | missed (+1 MB) |" in lines
+    # The share of the peak is a target of conv at batch 256 only.
+    assert "| ≥ 60% of the matmul peak (conv-256) |  | **met** (60%) |" in lines
