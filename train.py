@@ -787,6 +787,7 @@ def main(argv=None):
         if args.summary:
             print_summaries(args)
             return 0
+        compile_settings.enable_xla_cache()  # in effect where TensorFlow starts after this
         run(args)
     except UserError as e:
         print(f"train.py: error: {e}", file=sys.stderr)

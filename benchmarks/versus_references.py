@@ -446,23 +446,35 @@ def sweep_family(family, args, images, peak_gflops, log):
 # ------------------------------------------------------------------ memory
 def measure_rss(args, cell_steps, ours_settings, log):
     """{cell: {variant: peak RSS in MB}}, each contender alone in a child
-    process that builds it, warms it up and runs one timing's steps."""
+    process that builds it, warms it up and runs one timing's steps.
+
+    Ours twice, as train.py runs it: its first run on a machine compiles the
+    step (with XLA, the compiler's memory counts), later runs load the
+    program from train.py's XLA cache (compile_settings.enable_xla_cache),
+    here a fresh temporary one: "ours" and "ours_cached".
+    """
+    import tempfile
+
+    from keras_gan import compile_settings
+
     rss = {}
     for family, batch_size in args.cells:
         cell = f"{family}-{batch_size}"
         rss[cell] = {}
-        for variant in VARIANTS:
-            log(f"{cell}: peak RSS of {variant}, in a child process")
-            jit, spe = ours_settings[cell]
-            command = [sys.executable, os.path.abspath(__file__), "--child", variant,
-                       "--cells", cell, "--steps", str(cell_steps[cell]),
-                       "--child-settings", f"{'on' if jit else 'off'},{spe}"]
-            result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-            lines = result.stdout.strip().splitlines()
-            if result.returncode != 0 or not lines:
-                tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-                raise RuntimeError(f"--rss child for {variant} {cell} failed: {tail}")
-            rss[cell][variant] = json.loads(lines[-1])["peak_rss_mb"]
+        jit, spe = ours_settings[cell]
+        with tempfile.TemporaryDirectory(prefix="xla-cache-") as xla_cache:
+            env = dict(os.environ, TF_XLA_FLAGS=f"{compile_settings.XLA_CACHE_FLAG}={xla_cache}")
+            for key, variant in (("T", "T"), ("K", "K"), ("ours", "ours"), ("ours_cached", "ours")):
+                log(f"{cell}: peak RSS of {key}, in a child process")
+                command = [sys.executable, os.path.abspath(__file__), "--child", variant,
+                           "--cells", cell, "--steps", str(cell_steps[cell]),
+                           "--child-settings", f"{'on' if jit else 'off'},{spe}"]
+                result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
+                lines = result.stdout.strip().splitlines()
+                if result.returncode != 0 or not lines:
+                    tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+                    raise RuntimeError(f"--rss child for {key} {cell} failed: {tail}")
+                rss[cell][key] = json.loads(lines[-1])["peak_rss_mb"]
     return rss
 
 
@@ -512,7 +524,7 @@ def markdown(results):
               "| GFLOP/s of own work (T / K / ours) |")
     rule = "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"
     if with_rss:
-        header += " peak RSS MB (T / K / ours) |"
+        header += " peak RSS MB (T / K / ours, first run / later) |"
         rule += " ---: |"
     lines += [header, rule]
     for cell in results["cells"]:
@@ -525,8 +537,9 @@ def markdown(results):
                + "| " + " / ".join(f"{100 * v[n]['peak_share']:.0f}" for n in VARIANTS) + " "
                + "| " + " / ".join(f"{v[n]['own_gflops']:.0f}" for n in VARIANTS) + " |")
         if with_rss:
+            cached = v["ours"].get("peak_rss_mb_cached", float("nan"))
             row += " " + " / ".join(f"{v[n].get('peak_rss_mb', float('nan')):,.0f}"
-                                    for n in VARIANTS) + " |"
+                                    for n in VARIANTS) + f", {cached:,.0f} |"
         lines.append(row)
     flops = results["flops_per_image"]
     k_jit = results["cells"][0]["variants"]["K"]["jit_compile"] if results["cells"] else False
@@ -551,7 +564,8 @@ def markdown(results):
     ]
     if with_rss:
         lines.append("- peak RSS: each contender alone in a child process (`--rss`), "
-                     "MB = 10^6 bytes.")
+                     "MB = 10^6 bytes. Ours twice: its first run, which compiles the step, and a "
+                     "later one, which loads it from train.py's XLA cache (no XLA: the same).")
     lines += ["", *targets_markdown(results)]
     if results.get("sweep"):
         lines += ["", *sweep_markdown(results["sweep"])]
@@ -577,10 +591,12 @@ def targets_markdown(results):
             verdict(c["ours_over_K"] >= TARGET_OVER_K, f"{c['ours_over_K']:.2f}") for c in cells],
     }
     if all("peak_rss_mb" in c["variants"]["ours"] for c in cells):
-        rows["peak RSS ≤ T's"] = []
-        for c in cells:
-            extra = c["variants"]["ours"]["peak_rss_mb"] - c["variants"]["T"]["peak_rss_mb"]
-            rows["peak RSS ≤ T's"].append(verdict(extra <= 0, f"{extra:+,.0f} MB"))
+        for name, key in (("peak RSS ≤ T's, ours' first run", "peak_rss_mb"),
+                          ("peak RSS ≤ T's, ours' later runs", "peak_rss_mb_cached")):
+            rows[name] = []
+            for c in cells:
+                extra = c["variants"]["ours"].get(key, float("nan")) - c["variants"]["T"]["peak_rss_mb"]
+                rows[name].append(verdict(extra <= 0, f"{extra:+,.0f} MB"))
     rows[f"≥ {TARGET_PEAK_SHARE:.0%} of the matmul peak ({PEAK_SHARE_CELL})"] = [
         verdict(c["variants"]["ours"]["peak_share"] >= TARGET_PEAK_SHARE,
                 f"{c['variants']['ours']['peak_share']:.0%}") if c["cell"] == PEAK_SHARE_CELL else ""
@@ -712,8 +728,9 @@ def run(args):
                               c["variants"]["ours"]["steps_per_execution"]) for c in results["cells"]}
         for cell, by_variant in measure_rss(args, cell_steps, chosen, log).items():
             entry = next(c for c in results["cells"] if c["cell"] == cell)
-            for variant, mb in by_variant.items():
-                entry["variants"][variant]["peak_rss_mb"] = mb
+            for variant in VARIANTS:
+                entry["variants"][variant]["peak_rss_mb"] = by_variant[variant]
+            entry["variants"]["ours"]["peak_rss_mb_cached"] = by_variant["ours_cached"]
     write_json(args.out, results)
     report(args, results)
 

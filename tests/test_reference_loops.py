@@ -180,7 +180,8 @@ def test_the_command_end_to_end(tmp_path, capsys):
 def test_targets_are_judged_on_the_measured_figures():
     def cell(name, over_t, over_k, ours_rss, t_rss, share):
         return {"cell": name, "ours_over_T": over_t, "ours_over_K": over_k,
-                "variants": {"ours": {"peak_rss_mb": ours_rss, "peak_share": share},
+                "variants": {"ours": {"peak_rss_mb": ours_rss, "peak_rss_mb_cached": ours_rss - 2,
+                                      "peak_share": share},
                              "T": {"peak_rss_mb": t_rss}}}
 
     results = {"cells": [cell("mlp-64", 1.0, 1.29, 900.0, 900.0, 0.9),
@@ -188,6 +189,7 @@ def test_targets_are_judged_on_the_measured_figures():
     lines = versus_references.targets_markdown(results)
     assert "| ours ≥ 1.0× T | **met** (1.00) | missed (0.99) |" in lines
     assert "| ours ≥ 1.3× K | missed (1.29) | **met** (1.30) |" in lines
-    assert "| peak RSS ≤ T's | **met** (+0 MB) | missed (+1 MB) |" in lines
+    assert "| peak RSS ≤ T's, ours' first run | **met** (+0 MB) | missed (+1 MB) |" in lines
+    assert "| peak RSS ≤ T's, ours' later runs | **met** (-2 MB) | **met** (-1 MB) |" in lines
     # The share of the peak is a target of conv at batch 256 only.
     assert "| ≥ 60% of the matmul peak (conv-256) |  | **met** (60%) |" in lines
