@@ -131,3 +131,45 @@ def test_train_py_trial_leaves_the_seeded_run_unchanged(tmp_path, capsys, mnist_
     a, b = (json.loads((tmp_path / run / "summary.json").read_text()) for run in "ab")
     assert a["weights_sha256"] == b["weights_sha256"]
     assert os.path.isfile(tmp_path / "cache" / cs.CACHE_FILE)
+
+
+def test_a_later_run_loads_the_xla_program_from_the_cache_and_trains_the_same(tmp_path, mnist_dir):
+    """train.py keeps XLA's compiled programs beside the choices; the second
+    run loads its step from there, and the same seed gives the same weights."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    def run(name):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        env.pop("TF_XLA_FLAGS", None)
+        env[cs.CACHE_ENV] = str(tmp_path / "cache")
+        result = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "train.py"), "--model", "mlp", "--data-dir", mnist_dir,
+             "--split", "test", "--steps", "4", "--steps-per-epoch", "2", "--batch-size", "8",
+             "--jit-compile", "on", "--seed", "2", "--no-eval", "--no-export", "--verbose", "0",
+             "--logdir", str(tmp_path / name)],
+            capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+        assert result.returncode == 0, result.stderr
+        return json.loads((tmp_path / name / "summary.json").read_text())["weights_sha256"]
+
+    first = run("a")
+    programs = sorted(os.listdir(tmp_path / "cache" / "xla"))
+    assert programs and all(p.endswith(".pb") for p in programs)
+    modified = {p: os.stat(tmp_path / "cache" / "xla" / p).st_mtime_ns for p in programs}
+    assert run("b") == first
+    # Loaded, not compiled and written again.
+    assert {p: os.stat(tmp_path / "cache" / "xla" / p).st_mtime_ns for p in programs} == modified
+    assert sorted(os.listdir(tmp_path / "cache" / "xla")) == programs
+
+
+def test_the_xla_cache_flag_is_added_once_and_a_users_own_is_kept(monkeypatch, tmp_path):
+    monkeypatch.setenv(cs.CACHE_ENV, str(tmp_path))
+    monkeypatch.setenv("TF_XLA_FLAGS", "--tf_xla_cpu_global_jit")
+    cs.enable_xla_cache()
+    cs.enable_xla_cache()
+    assert os.environ["TF_XLA_FLAGS"] == f"--tf_xla_cpu_global_jit {cs.XLA_CACHE_FLAG}={tmp_path / 'xla'}"
+    monkeypatch.setenv("TF_XLA_FLAGS", f"{cs.XLA_CACHE_FLAG}=/elsewhere")
+    cs.enable_xla_cache()
+    assert os.environ["TF_XLA_FLAGS"] == f"{cs.XLA_CACHE_FLAG}=/elsewhere"
