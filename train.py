@@ -302,6 +302,8 @@ def run(args):
         # appended beside them would draw two runs as one curve.
         for produced in runs.PER_EPOCH_OUTPUTS:
             remove_tree(os.path.join(args.logdir, produced))
+        with contextlib.suppress(FileNotFoundError):  # a fresh start chooses its compile settings anew
+            os.remove(os.path.join(args.logdir, runs.COMPILE_FILE))
         runs.mark_unfinished(args.logdir)
     from keras_gan.quiet import hidden_stderr_lines
 
@@ -587,11 +589,17 @@ def choose_compile_settings(args, plan, strategy):
     from keras_gan import data
     from keras_gan.distribute import is_multi_worker
 
-    trial = (keras.backend.backend() == "tensorflow" and strategy.num_replicas_in_sync == 1
-             and not is_multi_worker(strategy))
-    if not trial:
+    backend = keras.backend.backend()
+    recorded = runs.read_compile_choice(args.logdir) if plan.chief else None
+    if backend != "tensorflow":
         choice = compile_settings.Choice(plan.jit_compile, plan.steps_per_execution,
-                                         "the flags, or this backend's or strategy's rule")
+                                         f"the flags, or the rule of Keras on {backend}")
+    elif strategy.num_replicas_in_sync > 1 or is_multi_worker(strategy):
+        choice = compile_settings.Choice(plan.jit_compile, plan.steps_per_execution,
+                                         "the flags, or the rule for several replicas")
+    elif recorded and args.jit_compile == "auto" and not args.steps_per_execution:
+        # A resumed run: the same compiled step as its first part, for the same weights.
+        choice = compile_settings.Choice(*recorded, f"as this run chose before ({runs.COMPILE_FILE})")
     else:
         labels = plan.real.labels if args.conditional else None
         trial_data = data.make_dataset(plan.real.images, args.batch_size, args.k, seed=0,
@@ -603,7 +611,10 @@ def choose_compile_settings(args, plan, strategy):
                 trial_data, args.batch_size * args.k,
                 log=lambda line: print(line, flush=True))
     plan.jit_compile, plan.steps_per_execution = choice.jit_compile, choice.steps_per_execution
-    print(f"compile: {compile_settings.describe(choice.jit_compile, min(choice.steps_per_execution, plan.steps))}"
+    if plan.chief:
+        runs.write_compile_choice(args.logdir, choice.jit_compile, choice.steps_per_execution)
+    spe = min(choice.steps_per_execution, plan.steps)
+    print(f"compile: {compile_settings.describe(choice.jit_compile, spe, backend)}"
           f" ({choice.reason})", flush=True)
 
 

@@ -52,8 +52,12 @@ class Choice:
     reason: str
 
 
-def describe(jit_compile, steps_per_execution):
-    return f"XLA {'on' if jit_compile else 'off'}, {steps_per_execution} step(s) per call"
+def describe(jit_compile, steps_per_execution, backend="tensorflow"):
+    """"XLA on, 16 step(s) per call": what `compile(jit_compile, steps_per_execution)`
+    means on this Keras backend (PyTorch compiles with torch.compile; JAX fuses steps)."""
+    compiler = "torch.compile" if backend == "torch" else "XLA"
+    steps = "fused step(s) per call" if backend == "jax" else "step(s) per call"
+    return f"{compiler} {'on' if jit_compile else 'off'}, {steps_per_execution} {steps}"
 
 
 def candidates(jit_flag, spe_flag, steps_per_epoch):

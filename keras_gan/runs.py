@@ -22,6 +22,9 @@ FINISHED_FILE = "summary.json"
 TENSORBOARD_DIR = "train"  # the run's TensorBoard events
 SAMPLES_DIR = "samples"  # a sample grid per epoch
 PER_EPOCH_OUTPUTS = (TENSORBOARD_DIR, SAMPLES_DIR)  # what --fresh removes with the backups
+# The compile settings the run chose (XLA, steps per call), kept so that a
+# resumed run compiles as its first part did, whatever the cache says now.
+COMPILE_FILE = "compile.json"
 # Flags that do not change what a run computes, or that say where it is.
 NOT_SETTINGS = ("logdir", "verbose", "fresh", "summary", "no_eval", "classifier_dir")
 
@@ -113,3 +116,22 @@ def find_unfinished(root, settings, seed_given):
         if saved is not None and first_difference(saved, settings, ignore) is None:
             return run_dir, saved
     return None
+
+
+def read_compile_choice(run_dir):
+    """(jit_compile, steps_per_execution) this run recorded, or None."""
+    try:
+        with open(os.path.join(run_dir, COMPILE_FILE)) as f:
+            recorded = json.load(f)
+        jit, spe = recorded["jit_compile"], recorded["steps_per_execution"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(jit, bool) or not isinstance(spe, int) or isinstance(spe, bool) or spe < 1:
+        return None
+    return jit, spe
+
+
+def write_compile_choice(run_dir, jit_compile, steps_per_execution):
+    with atomic_path(os.path.join(run_dir, COMPILE_FILE)) as tmp:
+        with open(tmp, "w") as f:
+            json.dump({"jit_compile": jit_compile, "steps_per_execution": steps_per_execution}, f)

@@ -173,3 +173,32 @@ def test_the_xla_cache_flag_is_added_once_and_a_users_own_is_kept(monkeypatch, t
     monkeypatch.setenv("TF_XLA_FLAGS", f"{cs.XLA_CACHE_FLAG}=/elsewhere")
     cs.enable_xla_cache()
     assert os.environ["TF_XLA_FLAGS"] == f"{cs.XLA_CACHE_FLAG}=/elsewhere"
+
+
+def test_a_resumed_run_compiles_as_its_first_part_did(tmp_path, capsys, mnist_dir, monkeypatch):
+    """The choice is recorded in the run's folder: resuming it (here: the run
+    marked unfinished, the cache gone, the machine now preferring another
+    setting) compiles the same step again; --fresh chooses anew."""
+    from keras_gan import runs
+
+    monkeypatch.setenv(cs.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(cs, "MIN_RUN_STEPS", 0)
+    prefer = {"jit": False}
+    monkeypatch.setattr(cs, "run_trial", lambda options, build, dataset, n: {
+        o: (2.0 if o[0] == prefer["jit"] else 1.0) + (0.5 if o[1] > 1 else 0.0) for o in options})
+    logdir = tmp_path / "run"
+    argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--steps", "4",
+            "--steps-per-epoch", "2", "--batch-size", "8", "--seed", "3", "--no-export",
+            "--verbose", "0", "--no-eval", "--logdir", str(logdir)]
+    assert train.main(argv) == 0
+    assert "compile: XLA off, 2 step(s) per call (timed trial" in capsys.readouterr().out
+    assert runs.read_compile_choice(str(logdir)) == (False, 2)
+
+    runs.mark_unfinished(str(logdir))
+    (tmp_path / "cache" / cs.CACHE_FILE).unlink()
+    prefer["jit"] = True
+    assert train.main(argv) == 0
+    assert "compile: XLA off, 2 step(s) per call (as this run chose before" in capsys.readouterr().out
+    assert train.main(argv + ["--fresh"]) == 0
+    assert "compile: XLA on, 2 step(s) per call (timed trial" in capsys.readouterr().out
+    assert runs.read_compile_choice(str(logdir)) == (True, 2)
