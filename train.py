@@ -158,7 +158,7 @@ def build_parser():
     p.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
                    help="XLA compilation of the train step; auto: on one TensorFlow replica, "
                         "whichever a short timed trial finds faster on this machine (cached; "
-                        f"runs under {compile_settings.MIN_RUN_STEPS:,} steps: on), off for several "
+                        f"uncached runs under {compile_settings.MIN_RUN_STEPS:,} steps: on), off for several "
                         "replicas (docs/performance.md)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="compute in bfloat16 (CPU) or float16 with loss scaling (GPU); G's image "
@@ -305,11 +305,17 @@ def run(args):
         with contextlib.suppress(FileNotFoundError):  # a fresh start chooses its compile settings anew
             os.remove(os.path.join(args.logdir, runs.COMPILE_FILE))
         runs.mark_unfinished(args.logdir)
+    import keras
+
     from keras_gan.quiet import hidden_stderr_lines
 
-    with compute_policy(plan.precision), hidden_stderr_lines():
+    # Grappler's harmless "remapper failed" line comes while the step is
+    # compiled: in the trial, and in fit's first call (then the filter stops).
+    with compute_policy(plan.precision), hidden_stderr_lines() as stderr_filter:
         choose_compile_settings(args, plan, strategy)  # before the seed is set: the trial draws nothing
         gan, dataset, callbacks = build_training(args, plan, strategy)
+        callbacks.insert(0, keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs: stderr_filter.stop()))
         initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
         if initial_epoch:
             print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
@@ -454,7 +460,8 @@ def use_jit(flag, replicas, multi_worker):
     backend = keras.backend.backend()
     if backend != "tensorflow":
         return backend == "jax"
-    return replicas == 1 and not multi_worker
+    # One replica: XLA, unless the compile trial finds otherwise (choose_compile_settings).
+    return compile_settings.STATIC_JIT_COMPILE and replicas == 1 and not multi_worker
 
 
 def load_evaluation(args, data=None):
@@ -597,14 +604,16 @@ def choose_compile_settings(args, plan, strategy):
     elif strategy.num_replicas_in_sync > 1 or is_multi_worker(strategy):
         choice = compile_settings.Choice(plan.jit_compile, plan.steps_per_execution,
                                          "the flags, or the rule for several replicas")
-    elif recorded and args.jit_compile == "auto" and not args.steps_per_execution:
-        # A resumed run: the same compiled step as its first part, for the same weights.
+    elif recorded:
+        # A resumed run (its flags match: run.json): the same compiled step as
+        # its first part, for the same weights, whatever the cache says now.
         choice = compile_settings.Choice(*recorded, f"as this run chose before ({runs.COMPILE_FILE})")
     else:
         labels = plan.real.labels if args.conditional else None
         trial_data = data.make_dataset(plan.real.images, args.batch_size, args.k, seed=0,
                                        labels=labels).repeat()
-        with compile_settings.suppress_retracing_warnings():
+        # In the strategy's scope, as the run's own GAN: the trial times what will run.
+        with compile_settings.suppress_retracing_warnings(), strategy.scope():
             choice = compile_settings.choose(
                 args.jit_compile, args.steps_per_execution, plan.epochs * plan.steps, plan.steps,
                 compile_config(args, plan), lambda jit, spe: make_gan(args, plan, jit, spe),
@@ -625,13 +634,14 @@ def compile_config(args, plan):
 
     from keras_gan.machine import cpu_description
 
-    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    gpus = [tf.config.experimental.get_device_details(d).get("device_name", d.name)
+            for d in tf.config.list_physical_devices("GPU")]
     return {
         "machine": cpu_description(), "gpus": gpus, "tensorflow": tf.__version__,
         "keras": keras.__version__, "model": args.model, "conditional": args.conditional,
         "latent_dim": args.latent_dim, "batch_size": args.batch_size, "k": args.k,
         "r1": args.r1_gamma > 0, "augmentation": args.augmentation, "ema": bool(args.ema),
-        "precision": plan.precision, "steps_per_call_cap": min(plan.steps, compile_settings.STEPS_PER_EXECUTION),
+        "precision": plan.precision, "steps_per_call_cap": compile_settings.steps_per_call_cap(plan.steps),
     }
 
 
@@ -711,6 +721,10 @@ def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
         "steps_this_process": trained_steps,
         "precision": plan.precision,
         "backend": keras.backend.backend(),
+        # What the step was compiled with (the flags, or the compile trial's choice).
+        "compile": {"jit_compile": bool(gan.jit_compile),
+                    "steps_per_execution": int(gan.steps_per_execution),
+                    "fused_steps": int(getattr(gan, "fused_steps", 1))},
         "seconds": round(seconds, 2),
         # This process, start to summary: data, classifier, training, evaluation, export.
         "wall_seconds": round(time.monotonic() - PROCESS_START, 1),

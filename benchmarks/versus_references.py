@@ -43,6 +43,7 @@ from collections.abc import Callable
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from keras_gan import compile_settings  # noqa: E402
 from keras_gan.files import atomic_path, check_writable_file, replace_marked_block  # noqa: E402
 from keras_gan.options import MODEL_FAMILIES, OneLineArgumentParser, UserError  # noqa: E402
 
@@ -57,9 +58,9 @@ VARIANTS = {
     "ours": "keras_gan.GAN as train.py compiles it: XLA on or off, 16 steps per call or 1, "
             "as its timed trial chose on this machine (keras_gan/compile_settings.py)",
 }
-# The sweep's fixed settings (a trial per setting would time 4x as many
-# models), and the multiple every timing's steps are rounded to.
-TRAIN_PY_JIT, TRAIN_PY_SPE = True, 16
+# The sweep's fixed settings, train.py's static default (a trial per setting
+# would time 4x as many models), and the multiple every timing's steps are rounded to.
+TRAIN_PY_JIT, TRAIN_PY_SPE = compile_settings.STATIC_JIT_COMPILE, compile_settings.STEPS_PER_EXECUTION
 # Random images: the pixels' values do not change the arithmetic.
 NUM_IMAGES = 4096
 # Real images per timing by default: about a second or two per timing on a
@@ -482,8 +483,11 @@ def run_child(args):
     """The --child process: one contender, a short run, then its own peak RSS."""
     family, batch_size = args.cells[0]
     steps = args.steps or default_steps(family, batch_size)
-    jit, spe = (args.child_settings or "on,16").split(",")
-    contender = build(args.child, family, batch_size, make_images(), steps, (jit == "on", int(spe)))
+    settings = None  # train.py's static default
+    if args.child_settings:
+        jit, spe = args.child_settings.split(",")
+        settings = (jit == "on", int(spe))
+    contender = build(args.child, family, batch_size, make_images(), steps, settings)
     warm_up({args.child: contender}, {args.child: steps}, lambda _: None)
     contender.run(steps)
     peak = peak_rss_bytes() / 1e6
@@ -610,7 +614,7 @@ def targets_markdown(results):
 
 def settings_label(variant):
     """"XLA off/16": a contender's jit_compile and steps per call."""
-    return f"XLA {'on' if variant['jit_compile'] else 'off'}/{variant['steps_per_execution']}"
+    return compile_settings.label(variant["jit_compile"], variant["steps_per_execution"])
 
 
 def sweep_markdown(rows):
@@ -674,7 +678,10 @@ def read_results(path):
     try:
         with open(path) as f:
             results = json.load(f)
-        results["cells"], results["command"]  # noqa: B018 -- what the report needs
+        for cell in results["cells"]:  # what the report reads, written since the compile trial
+            cell["variants"]["ours"]["trial"]["seconds"]
+            cell["variants"]["T"]["own_gflops"]
+        results["command"], results["flops_per_image"]  # noqa: B018
     except OSError as e:
         raise UserError(f"--from-json {path}: cannot read ({e.strerror}).") from None
     except (ValueError, KeyError, TypeError):

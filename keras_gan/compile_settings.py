@@ -1,15 +1,16 @@
 """How train.py compiles the train step: XLA or not, and steps per call.
 
 Neither setting wins everywhere. On one 2-core CPU, XLA made the MLP GAN
-1.3x faster but the conv GAN at batch 256 15% slower; an earlier machine
+1.3x faster but the conv GAN at batch 256 8-15% slower; another machine
 measured the opposite for conv (docs/performance.md). A fixed default is
 wrong somewhere. So with `--jit-compile auto` and no `--steps-per-execution`,
 a long enough run on one TensorFlow replica first times the candidates on
 this machine: throwaway copies of its own GAN, on its own batches, a few
 calls each, interleaved round-robin so that noise hits every candidate
 alike. It then trains with the fastest. The trial costs
-about `TRIAL_STEPS` steps per candidate plus their compilation, and shorter
-runs skip it (`MIN_RUN_STEPS`).
+(2 + TRIAL_ROUNDS) * TRIAL_STEPS steps per candidate plus their compilation
+(14-59 s on a 2-core VM), once per machine and configuration; uncached runs
+shorter than `MIN_RUN_STEPS` skip it.
 
 The choice is cached per machine and configuration in `cache_path()`
 (`$KERAS_GAN_CACHE_DIR`, default `~/.cache/keras-gan`). Later runs reuse it,
@@ -36,8 +37,9 @@ STEPS_PER_EXECUTION = 16
 STATIC_JIT_COMPILE = True
 TRIAL_ROUNDS = 3  # timed rounds per candidate; the median counts
 TRIAL_STEPS = STEPS_PER_EXECUTION  # steps per candidate per round
-# A trial costs ~(2 + TRIAL_ROUNDS) * TRIAL_STEPS steps per candidate, plus
-# their compilation: about 5% of a run of this length with four candidates.
+# Four candidates cost 4 * (2 + TRIAL_ROUNDS) * TRIAL_STEPS = 320 steps plus
+# their compilation: below this many steps a trial would cost more than the
+# few tens of percent it can save. Paid once: later runs read the cache.
 MIN_RUN_STEPS = 2000
 CACHE_ENV = "KERAS_GAN_CACHE_DIR"
 CACHE_FILE = "compile_settings.json"
@@ -60,12 +62,19 @@ def describe(jit_compile, steps_per_execution, backend="tensorflow"):
     return f"{compiler} {'on' if jit_compile else 'off'}, {steps_per_execution} {steps}"
 
 
+def steps_per_call_cap(steps_per_epoch, steps_per_execution=STEPS_PER_EXECUTION):
+    """Steps per call as Keras runs them: no more than an epoch holds."""
+    return min(steps_per_execution, steps_per_epoch)
+
+
 def candidates(jit_flag, spe_flag, steps_per_epoch):
     """[(jit_compile, steps_per_execution)] worth timing: the flags a user
     gave are fixed; "auto" / None offer both values."""
     jits = (True, False) if jit_flag == "auto" else (jit_flag == "on",)
-    multi = min(STEPS_PER_EXECUTION, steps_per_epoch)
-    spes = (spe_flag,) if spe_flag else tuple(dict.fromkeys((multi, 1)))
+    if spe_flag:
+        spes = (steps_per_call_cap(steps_per_epoch, spe_flag),)
+    else:
+        spes = tuple(dict.fromkeys((steps_per_call_cap(steps_per_epoch), 1)))
     return [(jit, spe) for jit in jits for spe in spes]
 
 
@@ -125,10 +134,11 @@ def cached_choice(entry):
     try:
         jit, spe = entry["jit_compile"], entry["steps_per_execution"]
         rates = entry["images_per_second"]
-        if not isinstance(jit, bool) or not isinstance(spe, int) or spe < 1:
+        if (not isinstance(jit, bool) or not isinstance(spe, int) or isinstance(spe, bool)
+                or spe < 1 or not isinstance(rates, dict)):
             return None
         return Choice(jit, spe, f"cached trial of {entry['date']} ({format_rates(rates)})")
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -169,11 +179,35 @@ def time_calls(model, iterator, calls):
     return time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def names_unchanged():
+    """Keras' automatic layer names ("dense_3") count every layer built; the
+    trial's throwaway models must not shift the run's own names, so the
+    counters are put back as they were."""
+    from keras.src.backend.common import global_state
+
+    uids = global_state.get_global_attribute("object_name_uids")
+    saved = None if uids is None else dict(uids)
+    try:
+        yield
+    finally:
+        if saved is None:
+            global_state.set_global_attribute("object_name_uids", None)
+        else:
+            uids.clear()
+            uids.update(saved)
+
+
 def run_trial(options, build, dataset, images_per_step):
     """{(jit, spe): images/s}: each candidate built by `build(jit, spe)`
     (a compiled keras.Model), compiled and settled by two untimed rounds,
     then TRIAL_ROUNDS timed rounds of about TRIAL_STEPS steps (whole calls),
     round-robin."""
+    with names_unchanged():
+        return _run_trial(options, build, dataset, images_per_step)
+
+
+def _run_trial(options, build, dataset, images_per_step):
     contenders = {}
     for jit, spe in options:
         model = build(jit, spe)
@@ -210,7 +244,7 @@ def choose(jit_flag, spe_flag, run_steps, steps_per_epoch, config, build, datase
         return cached
     if run_steps < MIN_RUN_STEPS:
         jit = STATIC_JIT_COMPILE if jit_flag == "auto" else jit_flag == "on"
-        spe = spe_flag or min(STEPS_PER_EXECUTION, steps_per_epoch)
+        spe = steps_per_call_cap(steps_per_epoch, spe_flag or STEPS_PER_EXECUTION)
         return Choice(jit, spe, f"static default: no timed trial for a run of {run_steps:,} steps "
                                 f"(fewer than {MIN_RUN_STEPS:,})")
     log(f"compile: timing {len(options)} settings on this machine "

@@ -96,33 +96,60 @@ HARMLESS_DURING_TRAINING = re.compile(
 )
 
 
-@contextlib.contextmanager
-def hidden_stderr_lines(pattern=HARMLESS_DURING_TRAINING):
+class StderrFilter:
     """Pass file descriptor 2 through a filter that drops lines matching
-    `pattern`, as they come (a pipe read by a thread), for the block's
-    duration; only where `tensorflow_start` filtered the start-up (the user
-    did not set TF_CPP_MIN_LOG_LEVEL)."""
-    if not ours_to_filter():
-        yield
-        return
-    sys.stderr.flush()
-    original = os.dup(2)
-    read_end, write_end = os.pipe()
-    os.dup2(write_end, 2)
-    os.close(write_end)
+    `pattern`, as they come (a pipe read by a thread), from `start()` to
+    `stop()`; only where `tensorflow_start` filtered the start-up (the user
+    did not set TF_CPP_MIN_LOG_LEVEL).
 
-    def pump():
+    Keep the window short (train.py: the compile trial and fit's first call,
+    where the message comes from): a process that dies inside it may lose
+    the lines still in the pipe, a crash report among them.
+    """
+
+    def __init__(self, pattern=HARMLESS_DURING_TRAINING):
+        self.pattern = pattern
+        self.original = self.thread = None
+
+    def start(self):
+        if self.thread is not None or not ours_to_filter():
+            return
+        sys.stderr.flush()
+        self.original = os.dup(2)
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        self.thread = threading.Thread(target=self._pump, args=(read_end,), name="stderr-filter",
+                                       daemon=True)
+        self.thread.start()
+
+    def _pump(self, read_end):
         with os.fdopen(read_end, "rb") as lines:
             for line in lines:
-                if not pattern.match(line):
-                    os.write(original, line)
+                if not self.pattern.match(line):
+                    view = memoryview(line)
+                    while view:  # os.write may write part of it
+                        view = view[os.write(self.original, view):]
 
-    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
+    def stop(self):
+        if self.thread is None:
+            return
         sys.stderr.flush()
-        os.dup2(original, 2)  # the pipe's last writer closes: the thread reads to the end
-        thread.join()
-        os.close(original)
+        # fd 2 back: the pipe's last writer is gone, and the thread reads to its end
+        # (unless a child process inherited the pipe: then do not wait for it).
+        os.dup2(self.original, 2)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            os.close(self.original)
+        self.thread = self.original = None
+
+
+@contextlib.contextmanager
+def hidden_stderr_lines(pattern=HARMLESS_DURING_TRAINING):
+    """`StderrFilter` for the block's duration."""
+    stderr_filter = StderrFilter(pattern)
+    stderr_filter.start()
+    try:
+        yield stderr_filter
+    finally:
+        stderr_filter.stop()

@@ -1,7 +1,9 @@
 """Shared fixtures. TensorFlow is imported once per test session (~6 s)."""
 
+import atexit
 import gzip
 import os
+import shutil
 import socket
 import struct
 import sys
@@ -16,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # train.py caches its timed compile choice per machine (keras_gan/compile_settings.py):
 # tests, and the train.py runs they start, keep theirs in a folder of their own.
 os.environ["KERAS_GAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="keras-gan-test-cache-")
+atexit.register(shutil.rmtree, os.environ["KERAS_GAN_CACHE_DIR"], ignore_errors=True)
 
 import tensorflow as tf  # noqa: E402
 

@@ -46,6 +46,34 @@ def test_flags_that_fix_both_settings_are_obeyed_without_a_trial(cache_dir):
     assert not cache_dir.exists()
 
 
+def test_the_trial_runs_from_min_run_steps_on(cache_dir, monkeypatch):
+    monkeypatch.setattr(cs, "run_trial", lambda options, build, dataset, n: dict.fromkeys(options, 1.0))
+    assert choose(run_steps=cs.MIN_RUN_STEPS).reason.startswith("timed trial")
+
+
+def test_rates_are_images_per_second_of_whole_calls(monkeypatch):
+    """Candidates run whole calls: 16 steps as 4 calls of 4, or 16 calls of 1;
+    images/s = calls x steps per call x images per step / median seconds."""
+    calls_made = []
+
+    class Model:
+        def __init__(self, spe):
+            self.steps_per_execution = spe
+
+        def make_train_function(self):
+            pass
+
+    def fake_time_calls(model, iterator, calls):
+        calls_made.append((model.steps_per_execution, calls))
+        return 0.5 if model.steps_per_execution == 4 else 2.0
+
+    monkeypatch.setattr(cs, "time_calls", fake_time_calls)
+    rates = cs.run_trial([(True, 4), (False, 1)], lambda jit, spe: Model(spe), [], 10)
+    assert rates == {(True, 4): 16 * 10 / 0.5, (False, 1): 16 * 10 / 2.0}
+    assert calls_made[:2] == [(4, 8), (1, 32)]  # two untimed rounds each, first
+    assert calls_made[2:] == [(4, 4), (1, 16)] * cs.TRIAL_ROUNDS
+
+
 def test_a_short_run_takes_the_static_default_and_says_why(cache_dir):
     choice = choose(run_steps=cs.MIN_RUN_STEPS - 1)
     assert (choice.jit_compile, choice.steps_per_execution) == (cs.STATIC_JIT_COMPILE, 16)
@@ -121,16 +149,34 @@ def test_train_py_trial_leaves_the_seeded_run_unchanged(tmp_path, capsys, mnist_
     monkeypatch.setattr(cs, "TRIAL_ROUNDS", 1)
     monkeypatch.setattr(cs, "TRIAL_STEPS", 2)
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--steps", "8",
-            "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "3", "--jit-compile", "off",
+            "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "3",
             "--no-export", "--verbose", "0", "--no-eval"]
     assert train.main(argv + ["--logdir", str(tmp_path / "a")]) == 0
     first = capsys.readouterr().out
-    assert "compile: timing 2 settings" in first and "timed trial" in first
+    assert "compile: timing 4 settings" in first and "timed trial" in first  # XLA ones among them
     assert train.main(argv + ["--logdir", str(tmp_path / "b")]) == 0
     assert "cached trial" in capsys.readouterr().out
     a, b = (json.loads((tmp_path / run / "summary.json").read_text()) for run in "ab")
     assert a["weights_sha256"] == b["weights_sha256"]
-    assert os.path.isfile(tmp_path / "cache" / cs.CACHE_FILE)
+    # The GAN was compiled as chosen.
+    entry, = json.loads((tmp_path / "cache" / cs.CACHE_FILE).read_text()).values()
+    assert a["compile"]["jit_compile"] == entry["jit_compile"]
+    assert a["compile"]["steps_per_execution"] == entry["steps_per_execution"]
+
+
+def test_the_trials_models_leave_keras_automatic_names_alone():
+    """gan.keras and the export name layers "dense", "dense_1", ...: the same
+    whether or not throwaway models were built first."""
+    import keras
+
+    def suffix(name):
+        return int(name.rpartition("_")[2]) if "_" in name else 0
+
+    before = suffix(keras.layers.Dense(1).name)
+    with cs.names_unchanged():
+        for _ in range(3):
+            keras.layers.Dense(1)
+    assert suffix(keras.layers.Dense(1).name) == before + 1
 
 
 def test_a_later_run_loads_the_xla_program_from_the_cache_and_trains_the_same(tmp_path, mnist_dir):
@@ -199,6 +245,28 @@ def test_a_resumed_run_compiles_as_its_first_part_did(tmp_path, capsys, mnist_di
     prefer["jit"] = True
     assert train.main(argv) == 0
     assert "compile: XLA off, 2 step(s) per call (as this run chose before" in capsys.readouterr().out
+    assert json.loads((logdir / "summary.json").read_text())["compile"]["jit_compile"] is False
     assert train.main(argv + ["--fresh"]) == 0
     assert "compile: XLA on, 2 step(s) per call (timed trial" in capsys.readouterr().out
     assert runs.read_compile_choice(str(logdir)) == (True, 2)
+    assert json.loads((logdir / "summary.json").read_text())["compile"] == {
+        "jit_compile": True, "steps_per_execution": 2, "fused_steps": 1}
+
+
+def test_the_stderr_filter_drops_the_known_line_and_passes_the_rest(monkeypatch, capfd):
+    from keras_gan import quiet
+
+    monkeypatch.setattr(quiet, "_filtering", True)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", quiet.OUR_LEVEL)
+    harmless = (b"E0000 00:00:1795965824.938417    9702 meta_optimizer.cc:967] remapper failed: "
+                b"INVALID_ARGUMENT: Mutation::Apply error: fanout 'while/x/LeakyReluGrad_1' exist\n")
+    other = b"E0000 00:00:1795965824.9 9702 meta_optimizer.cc:967] another optimizer failed\n"
+    with quiet.hidden_stderr_lines():
+        os.write(2, harmless)
+        os.write(2, other)
+        os.write(2, b"x" * 100_000 + b"\n")  # longer than a pipe's buffer
+    assert capfd.readouterr().err == (other + b"x" * 100_000 + b"\n").decode()
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user's level: nothing filtered
+    with quiet.hidden_stderr_lines():
+        os.write(2, harmless)
+    assert capfd.readouterr().err == harmless.decode()
