@@ -76,6 +76,10 @@ BACKENDS = {
     "default-torch": {},
 }
 ENVIRONMENT = {"default-jax": {"KERAS_BACKEND": "jax"}, "default-torch": {"KERAS_BACKEND": "torch"}}
+# TensorFlow runs compile as every run here did before train.py timed its
+# compile settings (keras_gan/compile_settings.py): runs compared at equal
+# seconds (k = 2 against k = 1) must not differ in XLA by what a trial chose.
+PINNED_COMPILE = {"--jit-compile": "on", "--steps-per-execution": "16"}
 CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON, **LONGER, **BACKENDS}
 # Seeds per configuration unless --seeds says otherwise: the default run's
 # spread over seeds is the one that matters most, and the conditional and
@@ -119,7 +123,8 @@ def is_stale(summary):
 
 def run_one(name, seed, runs_dir, overrides):
     logdir = os.path.join(runs_dir, f"{name}-s{seed}")
-    command = [sys.executable, os.path.join(ROOT, "train.py"), *train_flags(name, overrides),
+    pinned = {} if name in ENVIRONMENT else PINNED_COMPILE  # other backends keep their rules
+    command = [sys.executable, os.path.join(ROOT, "train.py"), *train_flags(name, {**pinned, **overrides}),
                "--seed", str(seed), "--logdir", logdir, "--no-export", "--verbose", "0"]
     if is_stale(read_summary(logdir)):
         command.append("--fresh")

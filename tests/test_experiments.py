@@ -39,7 +39,8 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     assert any(line.startswith("| conditional | 3 | conv | 1 |") for line in block.splitlines())
     # k = 1 against k = 2, on the default's budget: a row each, read from their summaries.
     k2 = json.loads((tmp_path / "runs" / "default-k2-s3" / "summary.json").read_text())
-    budget = json.loads((tmp_path / "runs" / "default-s3" / "summary.json").read_text())["seconds"]
+    budget_run = json.loads((tmp_path / "runs" / "default-s3" / "summary.json").read_text())
+    budget = budget_run["seconds"]
     assert f"| ÷ floor at {budget:.0f} s (2,000 samples) |" in block
     assert k2["discriminator_updates"] == 2 * k2["steps"]
     assert any(line.startswith(f"| default-k2 | 3 | 2 | 2.00 | {k2['seconds']:.0f} |")
@@ -58,6 +59,10 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     # The default run on PyTorch (KERAS_BACKEND from the experiment), beside TensorFlow's.
     torch_run = json.loads((tmp_path / "runs" / "default-torch-s3" / "summary.json").read_text())
     assert torch_run["backend"] == "torch"
+    # TensorFlow runs compile with pinned settings, not a trial's: comparable at equal seconds.
+    assert k2["compile"] == budget_run["compile"] == {"jit_compile": True, "steps_per_execution": 4,
+                                                     "fused_steps": 1}
+    assert torch_run["compile"]["jit_compile"] is False
     assert any(line.startswith("| default-torch | 3 | conv | 1 |") and line.endswith("| torch |")
                for line in block.splitlines())
     assert any(line.startswith("| default | 3 | conv | 1 |") and line.endswith("| tensorflow |")
