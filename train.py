@@ -584,7 +584,7 @@ def execution(steps_per_execution, steps):
 
     if keras.backend.backend() == "jax":
         return {"fused_steps": steps_per_execution}
-    return {"steps_per_execution": min(steps_per_execution, steps)}
+    return {"steps_per_execution": compile_settings.steps_per_call_cap(steps, steps_per_execution)}
 
 
 def choose_compile_settings(args, plan, strategy):
@@ -622,7 +622,7 @@ def choose_compile_settings(args, plan, strategy):
     plan.jit_compile, plan.steps_per_execution = choice.jit_compile, choice.steps_per_execution
     if plan.chief:
         runs.write_compile_choice(args.logdir, choice.jit_compile, choice.steps_per_execution)
-    spe = min(choice.steps_per_execution, plan.steps)
+    spe = compile_settings.steps_per_call_cap(plan.steps, choice.steps_per_execution)
     print(f"compile: {compile_settings.describe(choice.jit_compile, spe, backend)}"
           f" ({choice.reason})", flush=True)
 

@@ -15,7 +15,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -25,7 +24,7 @@ with tensorflow_start():
     import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_gan import GAN, build_models  # noqa: E402
+from keras_gan import GAN, build_models, compile_settings  # noqa: E402
 from keras_gan.data import make_dataset  # noqa: E402
 
 SETTINGS = [  # (label, jit_compile, steps_per_execution)
@@ -53,13 +52,7 @@ def time_steps(gan, iterator, steps):
     these VMs sometimes stretched whole runs to multiples of 40 ms per step.
     """
     gan.make_train_function()
-    train_function = gan.train_function
-    spe = gan.steps_per_execution
-    start = time.perf_counter()
-    for _ in range(steps // spe):
-        logs = train_function(iterator)
-    float(logs["d_loss"])  # wait for the last step
-    return time.perf_counter() - start
+    return compile_settings.time_calls(gan, iterator, steps // gan.steps_per_execution)
 
 
 def machine():

@@ -62,6 +62,12 @@ def describe(jit_compile, steps_per_execution, backend="tensorflow"):
     return f"{compiler} {'on' if jit_compile else 'off'}, {steps_per_execution} {steps}"
 
 
+def valid_settings(jit_compile, steps_per_execution):
+    """Whether a stored (jit_compile, steps_per_execution) pair is one compile() takes."""
+    return (isinstance(jit_compile, bool) and isinstance(steps_per_execution, int)
+            and not isinstance(steps_per_execution, bool) and steps_per_execution >= 1)
+
+
 def steps_per_call_cap(steps_per_epoch, steps_per_execution=STEPS_PER_EXECUTION):
     """Steps per call as Keras runs them: no more than an epoch holds."""
     return min(steps_per_execution, steps_per_epoch)
@@ -134,8 +140,7 @@ def cached_choice(entry):
     try:
         jit, spe = entry["jit_compile"], entry["steps_per_execution"]
         rates = entry["images_per_second"]
-        if (not isinstance(jit, bool) or not isinstance(spe, int) or isinstance(spe, bool)
-                or spe < 1 or not isinstance(rates, dict)):
+        if not valid_settings(jit, spe) or not isinstance(rates, dict):
             return None
         return Choice(jit, spe, f"cached trial of {entry['date']} ({format_rates(rates)})")
     except (KeyError, TypeError, ValueError):

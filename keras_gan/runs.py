@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 
+from keras_gan.compile_settings import valid_settings
 from keras_gan.files import atomic_path
 from keras_gan.options import UserError
 
@@ -126,9 +127,7 @@ def read_compile_choice(run_dir):
         jit, spe = recorded["jit_compile"], recorded["steps_per_execution"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not isinstance(jit, bool) or not isinstance(spe, int) or isinstance(spe, bool) or spe < 1:
-        return None
-    return jit, spe
+    return (jit, spe) if valid_settings(jit, spe) else None
 
 
 def write_compile_choice(run_dir, jit_compile, steps_per_execution):
