@@ -18,12 +18,12 @@ import contextlib
 import os
 import sys
 
-from keras_gan.export import resolve_version
-from keras_gan.files import atomic_path, check_writable_file
-from keras_gan.options import (
+from keras_gan.outputs.saved_model import resolve_version
+from keras_gan.common.files import atomic_path, check_writable_file
+from keras_gan.common.options import (
     NUM_CLASSES, OneLineArgumentParser, UserError, check_sample_request, parse_labels,
 )
-from keras_gan.quiet import tensorflow_start
+from keras_gan.common.quiet import tensorflow_start
 
 DEFAULT_MODEL = os.path.join("saved_models", "generator")
 
@@ -63,7 +63,7 @@ def sample(path, num_samples, seed, labels=None):
     with tensorflow_start():
         import tensorflow as tf
 
-    from keras_gan.images import class_rows
+    from keras_gan.outputs.images import class_rows
 
     try:
         signatures = tf.saved_model.load(path).signatures
@@ -91,7 +91,7 @@ def main(argv=None):
         images, cols = sample(path, args.num_samples, args.seed, args.labels)
         import numpy as np
 
-        from keras_gan.images import save_grid_png
+        from keras_gan.outputs.images import save_grid_png
 
         # All or nothing: both files are complete under temporary names before
         # either is renamed into place.

@@ -27,10 +27,11 @@ import time
 
 PROCESS_START = time.monotonic()  # for summary.json's wall_seconds: the whole command
 
-from keras_gan import compile_settings, runs
-from keras_gan.distribute import STRATEGIES
-from keras_gan.files import check_writable_dir
-from keras_gan.options import (
+from keras_gan.training import compile_settings
+from keras_gan.cli import runs
+from keras_gan.training.distribute import STRATEGIES
+from keras_gan.common.files import check_writable_dir
+from keras_gan.common.options import (
     AUGMENTATIONS,
     DATASETS,
     DEFAULT_BETA_1,
@@ -259,10 +260,10 @@ def backup_dir(args):
 
 
 def print_summaries(args):
-    from keras_gan.quiet import tensorflow_start
+    from keras_gan.common.quiet import tensorflow_start
 
     with tensorflow_start():
-        from keras_gan.models import build_models
+        from keras_gan.model.networks import build_models
 
     generator, discriminator = build_models(args.model, args.latent_dim, num_classes(args))
     generator.summary()
@@ -282,8 +283,8 @@ def kill_point(name):
 
 def run(args):
     """Train (resuming where a killed run stopped), then write every output."""
-    from keras_gan.files import remove_tree
-    from keras_gan.quiet import tensorflow_start
+    from keras_gan.common.files import remove_tree
+    from keras_gan.common.quiet import tensorflow_start
 
     if not args.fresh and runs.is_finished(args.logdir):
         print(f"{args.logdir} is a finished run (its {runs.FINISHED_FILE} is written): nothing "
@@ -291,8 +292,8 @@ def run(args):
         return None
 
     with tensorflow_start():
-        from keras_gan import backup  # imports Keras, and so TensorFlow
-        from keras_gan.distribute import make_strategy
+        from keras_gan.training import backup# imports Keras, and so TensorFlow
+        from keras_gan.training.distribute import make_strategy
 
         strategy = make_strategy(args.strategy)
     plan = plan_run(args, strategy)
@@ -307,7 +308,7 @@ def run(args):
         runs.mark_unfinished(args.logdir)
     import keras
 
-    from keras_gan.quiet import hidden_stderr_lines
+    from keras_gan.common.quiet import hidden_stderr_lines
 
     # Grappler's harmless "remapper failed" line comes while the step is
     # compiled: in the trial, and in fit's first call (then the filter stops).
@@ -352,7 +353,7 @@ def precision_policy(args):
     """float32; with --mixed-precision, mixed_float16 where there is a GPU
     (tensor cores; needs loss scaling), else mixed_bfloat16 (float32's range:
     no loss scaling needed)."""
-    from keras_gan.distribute import has_gpu
+    from keras_gan.training.distribute import has_gpu
 
     if not args.mixed_precision:
         return "float32"
@@ -377,7 +378,7 @@ class Plan:
 def plan_run(args, strategy):
     """Data, steps, epochs, compile settings and paths; UserError on any mistake."""
     from keras_gan import data
-    from keras_gan.distribute import check_global_batch, is_chief, is_multi_worker
+    from keras_gan.training.distribute import check_global_batch, is_chief, is_multi_worker
     from keras_gan.evaluation import reference
 
     check_global_batch(args.batch_size, strategy)
@@ -428,7 +429,7 @@ def steps_per_execution(flag, multi_worker, steps):
     largest divisor of them up to 16 on a GPU, 1 on a CPU."""
     import keras
 
-    from keras_gan.distribute import has_gpu
+    from keras_gan.training.distribute import has_gpu
 
     backend = keras.backend.backend()
     if backend == "torch":
@@ -480,7 +481,7 @@ def load_evaluation(args, data=None):
 
 
 def _remove_tree(path):
-    from keras_gan.files import remove_tree
+    from keras_gan.common.files import remove_tree
 
     remove_tree(path)
 
@@ -490,10 +491,10 @@ def build_training(args, plan, strategy):
     import keras
 
     from keras_gan import data
-    from keras_gan.backup import EpochBackup
-    from keras_gan.callbacks import GANMonitor
-    from keras_gan.guard import NonFiniteGuard
-    from keras_gan.summaries import epoch_scalars_callback
+    from keras_gan.training.backup import EpochBackup
+    from keras_gan.training.monitor import GANMonitor
+    from keras_gan.training.guard import NonFiniteGuard
+    from keras_gan.training.summaries import epoch_scalars_callback
 
     keras.utils.set_random_seed(args.seed)
     epoch_counter = data.EpochCounter()
@@ -520,7 +521,7 @@ def build_training(args, plan, strategy):
         ),
     ]
     if plan.evaluation:
-        from keras_gan.evaluation.monitor import QualityMonitor
+        from keras_gan.training.quality_monitor import QualityMonitor
 
         data, classifier = plan.evaluation
         # About 0.5 s per evaluation: at most EVALUATIONS per run, so that a
@@ -547,8 +548,8 @@ def build_training(args, plan, strategy):
 def make_gan(args, plan, jit_compile, steps_per_execution):
     """The GAN of this run's flags, compiled with these settings (in the
     caller's strategy scope): the one trained, and the compile trial's copies."""
-    from keras_gan.gan import GAN, default_optimizer
-    from keras_gan.models import build_models
+    from keras_gan.model.gan import GAN, default_optimizer
+    from keras_gan.model.networks import build_models
 
     generator, discriminator = build_models(args.model, args.latent_dim, num_classes(args))
     gan = GAN(
@@ -590,11 +591,11 @@ def execution(steps_per_execution, steps):
 def choose_compile_settings(args, plan, strategy):
     """XLA or not and steps per call: the flags, the static rules (other
     backends, several replicas), or on one TensorFlow replica a timed trial
-    on this machine, cached (keras_gan/compile_settings.py). Prints the choice."""
+    on this machine, cached (keras_gan/training/compile_settings.py). Prints the choice."""
     import keras
 
     from keras_gan import data
-    from keras_gan.distribute import is_multi_worker
+    from keras_gan.training.distribute import is_multi_worker
 
     backend = keras.backend.backend()
     recorded = runs.read_compile_choice(args.logdir) if plan.chief else None
@@ -632,7 +633,7 @@ def compile_config(args, plan):
     import keras
     import tensorflow as tf
 
-    from keras_gan.machine import cpu_description
+    from keras_gan.common.machine import cpu_description
 
     gpus = [tf.config.experimental.get_device_details(d).get("device_name", d.name)
             for d in tf.config.list_physical_devices("GPU")]
@@ -677,10 +678,10 @@ def learning_rate(args, updates):
 
 def write_outputs(args, plan, gan, callbacks, trained_steps, seconds):
     """Samples, .keras, export and summary; then, and only then, drop the backup."""
-    from keras_gan import export
-    from keras_gan.callbacks import GANMonitor
-    from keras_gan.files import atomic_path, remove_tree
-    from keras_gan.images import save_grid_png
+    from keras_gan.outputs import saved_model as export
+    from keras_gan.training.monitor import GANMonitor
+    from keras_gan.common.files import atomic_path, remove_tree
+    from keras_gan.outputs.images import save_grid_png
 
     (monitor,) = (c for c in callbacks if isinstance(c, GANMonitor))
     labels, cols = monitor.grid_labels(args.samples)
@@ -825,7 +826,7 @@ def main(argv=None):
 
 
 def _backup_note(args):
-    from keras_gan.backup import last_epoch
+    from keras_gan.training.backup import last_epoch
 
     epoch = last_epoch(backup_dir(args))
     if not epoch:

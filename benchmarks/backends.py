@@ -94,7 +94,7 @@ class Cell:
         import numpy as np
 
         from keras_gan import GAN, build_models
-        from keras_gan.gan import default_optimizer
+        from keras_gan.model.gan import default_optimizer
 
         keras.utils.set_random_seed(0)
         default = recipe == "default"
@@ -159,7 +159,7 @@ def worker():
 def device_description():
     import keras
 
-    from keras_gan.machine import cpu_description
+    from keras_gan.common.machine import cpu_description
 
     backend = keras.backend.backend()
     if backend == "jax":
@@ -282,7 +282,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump({"argv": argv, "devices": devices, "rows": rows}, f, indent=1)
     if args.doc:
-        from keras_gan.files import replace_marked_block
+        from keras_gan.common.files import replace_marked_block
 
         kind = "gpu" if any("cores" not in d for d in devices.values()) else "cpu"
         replace_marked_block(args.doc, DOC_BEGIN.format(kind), DOC_END.format(kind), table)

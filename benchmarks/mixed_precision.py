@@ -30,8 +30,8 @@ import tensorflow as tf  # noqa: E402
 
 from keras_gan import GAN, build_models  # noqa: E402
 from keras_gan.data import make_dataset  # noqa: E402
-from keras_gan.files import replace_marked_block  # noqa: E402
-from keras_gan.gan import default_optimizer  # noqa: E402
+from keras_gan.common.files import replace_marked_block  # noqa: E402
+from keras_gan.model.gan import default_optimizer  # noqa: E402
 
 DOC_BEGIN = "<!-- mixed precision: begin -->"
 DOC_END = "<!-- mixed precision: end -->"

@@ -31,8 +31,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from keras_gan.files import replace_marked_block  # noqa: E402
-from keras_gan.options import OneLineArgumentParser, UserError  # noqa: E402
+from keras_gan.common.files import replace_marked_block  # noqa: E402
+from keras_gan.common.options import OneLineArgumentParser, UserError  # noqa: E402
 
 DOC_BEGIN = "<!-- passes: begin -->"
 DOC_END = "<!-- passes: end -->"
@@ -75,7 +75,7 @@ def step_passes(generator, discriminator, m):
     """{name: (function, forward-equivalents (G, D) it does, loops using it)}."""
     import tensorflow as tf
 
-    from keras_gan import losses
+    from keras_gan.model import losses
 
     z = tf.random.normal([m, int(generator.inputs[0].shape[-1])])
     real = tf.random.uniform([m, 28, 28, 1], -1.0, 1.0)
@@ -141,7 +141,7 @@ def profile(args, log):
 
     from benchmarks.throughput import machine
     from benchmarks.versus_references import family_forward_flops, matmul_peak_gflops
-    from keras_gan.models import build_models
+    from keras_gan.model.networks import build_models
 
     peak = matmul_peak_gflops()
     m = args.batch_size
@@ -193,7 +193,7 @@ def markdown(r):
 def main(argv=None):
     try:
         args = parse_args(argv)
-        from keras_gan.quiet import tensorflow_start
+        from keras_gan.common.quiet import tensorflow_start
 
         with tensorflow_start():
             import tensorflow  # noqa: F401

@@ -14,7 +14,7 @@ K -- the keras.io example "DCGAN overriding `Model.train_step`",
 
 Both are written as their sources write them, with three changes that make
 them comparable with `keras_gan.GAN` (the benchmark's "ours"):
-- the networks come from `keras_gan.models.build_models(family)`, so all
+- the networks come from `keras_gan.model.networks.build_models(family)`, so all
   three train exactly the same layer tables; D outputs a logit, so both use
   `BinaryCrossentropy(from_logits=True)`;
 - both use this project's optimizers, two `Adam(2e-4, beta_1=0.5)` (the
@@ -35,8 +35,8 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gan.data.pipeline import scale_images
-from keras_gan.models import build_models
-from keras_gan.options import LATENT_DIM
+from keras_gan.model.networks import build_models
+from keras_gan.common.options import LATENT_DIM
 
 
 def reference_optimizer():

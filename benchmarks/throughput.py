@@ -18,13 +18,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_gan.quiet import tensorflow_start  # noqa: E402
+from keras_gan.common.quiet import tensorflow_start  # noqa: E402
 
 with tensorflow_start():
     import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_gan import GAN, build_models, compile_settings  # noqa: E402
+from keras_gan import GAN, build_models
+from keras_gan.training import compile_settings  # noqa: E402
 from keras_gan.data import make_dataset  # noqa: E402
 
 SETTINGS = [  # (label, jit_compile, steps_per_execution)
@@ -59,7 +60,7 @@ def machine():
     """One line that says where the figures come from: they differ by machine."""
     import tensorflow as tf
 
-    from keras_gan.machine import cpu_description
+    from keras_gan.common.machine import cpu_description
 
     gpus = len(tf.config.list_physical_devices("GPU"))
     return (f"{cpu_description()}, {gpus} GPU(s), TensorFlow {tf.__version__}, "

@@ -1,7 +1,7 @@
 """The PyTorch GAN loop people copy (pytorch/examples' DCGAN), on this project's networks.
 
 The yardstick of benchmarks/backends.py: plain PyTorch, no Keras. The
-networks are `keras_gan.models`' layer tables written in `torch.nn` (same
+networks are `keras_gan.model.networks`' layer tables written in `torch.nn` (same
 layers, same parameter counts: tests/test_backends.py checks them); the
 step is pytorch/examples' DCGAN step -- D on a real and a generated batch
 (binary cross-entropy on logits), then G on the same fakes with "real"

@@ -12,7 +12,7 @@ networks on the same in-memory images:
         (both in benchmarks/reference_loops.py),
   ours  `keras_gan.GAN` compiled as train.py compiles it by default: XLA or
         not, 16 steps per call or 1, whichever a timed trial on this machine
-        finds fastest (keras_gan/compile_settings.py; the trial runs here,
+        finds fastest (keras_gan/training/compile_settings.py; the trial runs here,
         uncached, and its figures are reported).
 Each is built and warmed up (its first call, which compiles, is timed), then
 all three are timed interleaved round-robin, so machine noise hits them
@@ -43,9 +43,9 @@ from collections.abc import Callable
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from keras_gan import compile_settings  # noqa: E402
-from keras_gan.files import atomic_path, check_writable_file, replace_marked_block  # noqa: E402
-from keras_gan.options import MODEL_FAMILIES, OneLineArgumentParser, UserError  # noqa: E402
+from keras_gan.training import compile_settings  # noqa: E402
+from keras_gan.common.files import atomic_path, check_writable_file, replace_marked_block  # noqa: E402
+from keras_gan.common.options import MODEL_FAMILIES, OneLineArgumentParser, UserError  # noqa: E402
 
 USAGE_ERROR = 2
 DEFAULT_CELLS = "mlp-64,mlp-256,conv-64,conv-256"
@@ -56,7 +56,7 @@ VARIANTS = {
     "T": "TF DCGAN tutorial: @tf.function step, one forward pass under two tapes",
     "K": "keras.io `train_step` under `fit`, compile defaults",
     "ours": "keras_gan.GAN as train.py compiles it: XLA on or off, 16 steps per call or 1, "
-            "as its timed trial chose on this machine (keras_gan/compile_settings.py)",
+            "as its timed trial chose on this machine (keras_gan/training/compile_settings.py)",
 }
 # The sweep's fixed settings, train.py's static default (a trial per setting
 # would time 4x as many models), and the multiple every timing's steps are rounded to.
@@ -226,7 +226,7 @@ def flops_per_image(family, k=1):
 @functools.lru_cache(maxsize=None)
 def family_forward_flops(family):
     """(G, D): forward FLOPs per example of the family's two networks."""
-    from keras_gan.models import build_models
+    from keras_gan.model.networks import build_models
 
     generator, discriminator = build_models(family)
     return forward_flops(generator), forward_flops(discriminator)
@@ -290,7 +290,8 @@ def trial_settings(family, batch_size, images, steps, log):
     ((jit_compile, steps_per_execution), {label: images/s}, seconds)."""
     import keras
 
-    from keras_gan import GAN, build_models, compile_settings
+    from keras_gan import GAN, build_models
+    from keras_gan.training import compile_settings
     from keras_gan.data import make_dataset
 
     def build(jit, spe):
@@ -456,7 +457,7 @@ def measure_rss(args, cell_steps, ours_settings, log):
     """
     import tempfile
 
-    from keras_gan import compile_settings
+    from keras_gan.training import compile_settings
 
     rss = {}
     for family, batch_size in args.cells:
@@ -653,7 +654,7 @@ def write_plot(path, results):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gan.images import save_figure_png
+    from keras_gan.outputs.images import save_figure_png
 
     cells = results["cells"]
     fig, ax = plt.subplots(figsize=(3.5 + 1.2 * len(cells), 3.8))
@@ -704,7 +705,7 @@ def run(args):
     if args.from_json:
         report(args, args.earlier)
         return
-    from keras_gan.quiet import tensorflow_start
+    from keras_gan.common.quiet import tensorflow_start
 
     with tensorflow_start():
         from benchmarks import throughput  # imports TensorFlow

@@ -6,18 +6,18 @@
     gan.compile()
     gan.fit(dataset, epochs=30)   # dataset: keras_gan.data.make_dataset(...)
 
-Names are imported lazily, so `keras_gan.options` and `keras_gan.data` load
+Names are imported lazily, so `keras_gan.common.options` and `keras_gan.data` load
 without TensorFlow.
 """
 
 import importlib
 
 _EXPORTS = {
-    "GAN": "keras_gan.gan",
-    "default_optimizer": "keras_gan.gan",
-    "to_unit_range": "keras_gan.gan",
-    "build_models": "keras_gan.models",
-    "export_generator": "keras_gan.export",
+    "GAN": "keras_gan.model.gan",
+    "default_optimizer": "keras_gan.model.gan",
+    "to_unit_range": "keras_gan.model.gan",
+    "build_models": "keras_gan.model.networks",
+    "export_generator": "keras_gan.outputs.saved_model",
 }
 
 __all__ = sorted(_EXPORTS)

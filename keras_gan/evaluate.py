@@ -18,11 +18,11 @@ import sys
 
 import numpy as np
 
-from keras_gan.files import check_writable_dir
-from keras_gan.options import (
+from keras_gan.common.files import check_writable_dir
+from keras_gan.common.options import (
     DATASETS, IMAGE_SHAPE, OneLineArgumentParser, UserError, check_sample_request,
 )
-from keras_gan.quiet import tensorflow_start
+from keras_gan.common.quiet import tensorflow_start
 
 DEFAULT_CLASSIFIER_DIR = os.path.join("saved_models", "classifier")
 DEFAULT_SAMPLES = 10_000
@@ -90,7 +90,7 @@ def generated_images(args):
     import tensorflow as tf
 
     if args.generator:
-        from keras_gan.export import resolve_version
+        from keras_gan.outputs.saved_model import resolve_version
 
         path = resolve_version(args.generator, "--generator")
         try:
@@ -101,7 +101,7 @@ def generated_images(args):
             raise UserError(f"--generator {path}: no 'sample' signature ({type(e).__name__}).") from None
         labels = outputs["labels"].numpy() if "labels" in outputs else None  # conditional
         return check_images(outputs["images"].numpy(), f"--generator {path}"), labels
-    from keras_gan.gan import load_checkpoint
+    from keras_gan.model.gan import load_checkpoint
 
     gan = load_checkpoint(args.checkpoint)
     images = gan.generate(1, seed=args.seed)
@@ -112,7 +112,7 @@ def generated_images(args):
 
 
 def run(args):
-    from keras_gan.quiet import keras_backend
+    from keras_gan.common.quiet import keras_backend
 
     if keras_backend() == "tensorflow" or args.generator:  # a SavedModel needs TensorFlow
         with tensorflow_start():  # start TensorFlow quietly, before anything imports it

@@ -18,9 +18,9 @@ import shutil
 import subprocess
 import sys
 
-from keras_gan.files import replace_marked_block
-from keras_gan.machine import cpu_description
-from keras_gan.options import OneLineArgumentParser, UserError
+from keras_gan.common.files import replace_marked_block
+from keras_gan.common.machine import cpu_description
+from keras_gan.common.options import OneLineArgumentParser, UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The paper's settings: a fixed 5,000 generator updates and none of the
@@ -77,7 +77,7 @@ BACKENDS = {
 }
 ENVIRONMENT = {"default-jax": {"KERAS_BACKEND": "jax"}, "default-torch": {"KERAS_BACKEND": "torch"}}
 # TensorFlow runs compile as every run here did before train.py timed its
-# compile settings (keras_gan/compile_settings.py): runs compared at equal
+# compile settings (keras_gan/training/compile_settings.py): runs compared at equal
 # seconds (k = 2 against k = 1) must not differ in XLA by what a trial chose.
 PINNED_COMPILE = {"--jit-compile": "on", "--steps-per-execution": "16"}
 CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON, **LONGER, **BACKENDS}
@@ -209,8 +209,8 @@ def default_budget(runs):
 def k_comparison(rows, summaries, runs_dir, images_dir):
     """Markdown: k = 1 (the default) and 2, after equal steps and at the
     default's wall-clock budget (its median training seconds), read from each
-    run's evaluation curve (keras_gan/eval_curves.py); and the figure."""
-    from keras_gan import eval_curves
+    run's evaluation curve (keras_gan/evaluation/curves.py); and the figure."""
+    from keras_gan.evaluation import curves as eval_curves
 
     runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in K_COMPARISON]
     budget = default_budget(runs)
@@ -237,7 +237,7 @@ def longer_runs(rows, summaries, runs_dir, images_dir):
     """Markdown: the default runs and the longer ones, read from their
     evaluation curves at 1, 2 and 3 times the default's median training
     seconds; and the figure of those curves."""
-    from keras_gan import eval_curves
+    from keras_gan.evaluation import curves as eval_curves
 
     runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in LONGER]
     budget = default_budget(runs)
@@ -286,7 +286,7 @@ def recognisable_figure(rows, summaries, images_dir):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gan.images import save_figure_png
+    from keras_gan.outputs.images import save_figure_png
 
     fig, axis = plt.subplots(figsize=(7, 4.5))
     for group, configs in GROUPS.items():

@@ -15,7 +15,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# train.py caches its timed compile choice per machine (keras_gan/compile_settings.py):
+# train.py caches its timed compile choice per machine (keras_gan/training/compile_settings.py):
 # tests, and the train.py runs they start, keep theirs in a folder of their own.
 os.environ["KERAS_GAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="keras-gan-test-cache-")
 atexit.register(shutil.rmtree, os.environ["KERAS_GAN_CACHE_DIR"], ignore_errors=True)
@@ -92,7 +92,7 @@ def tiny_images(n, seed=0):
 
 def quiet_environment():
     """os.environ without TF_CPP_MIN_LOG_LEVEL: the command-line tools then hide
-    TensorFlow's start-up notices themselves (keras_gan/quiet.py)."""
+    TensorFlow's start-up notices themselves (keras_gan/common/quiet.py)."""
     return {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
 
 

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from keras_gan import GAN, build_models  # noqa: E402
 from keras_gan.data import make_dataset  # noqa: E402
-from keras_gan.export import export_generator  # noqa: E402
+from keras_gan.outputs.saved_model import export_generator  # noqa: E402
 
 family, export_dir = sys.argv[1:]
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

@@ -1,4 +1,4 @@
-"""DiffAugment (keras_gan/augment.py), R1 and the averaged generator, against
+"""DiffAugment (keras_gan/model/augment.py), R1 and the averaged generator, against
 results written out here by hand."""
 
 import keras
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gan import augment
-from keras_gan.options import parse_augmentation
+from keras_gan.model import augment
+from keras_gan.common.options import parse_augmentation
 
 from test_gan import arr, make_gan, real_batch, replay_noise, small_models, values
 
@@ -176,6 +176,6 @@ def test_invalid_stabilisers_are_refused(kwargs, message):
 
 
 def default_ema_optimizer(momentum):
-    from keras_gan.gan import default_optimizer
+    from keras_gan.model.gan import default_optimizer
 
     return default_optimizer(name="g_optimizer", ema=momentum)

@@ -70,7 +70,7 @@ def test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others(tmp_path):
                                        err_msg=f"{backend}: {name}")
 
     export_dir = str(tmp_path / "export")
-    result = run_on("jax", ["-m", "keras_gan.export", "--checkpoint", os.path.join(folder, "gan-jax.keras"),
+    result = run_on("jax", ["-m", "keras_gan.outputs.saved_model", "--checkpoint", os.path.join(folder, "gan-jax.keras"),
                             "--export-dir", export_dir])
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == os.path.join(export_dir, "1")
@@ -104,7 +104,7 @@ def test_train_py_on_jax_without_tensorflow_trains_evaluates_and_logs(tmp_path, 
     """A machine with Keras on JAX and no TensorFlow: the data (IDX), the
     training, the evaluation, the pictures and the TensorBoard logs all work;
     only the export is left for a machine that has TensorFlow, and a NOTE says so."""
-    from keras_gan import eval_curves
+    from keras_gan.evaluation import curves as eval_curves
 
     argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test",
                     "--classifier-dir", evaluation[2])
@@ -184,13 +184,13 @@ def test_the_backends_page_quotes_the_real_code():
 
 def test_the_pytorch_reference_loop_trains_the_same_networks():
     """benchmarks/torch_reference.py (the yardstick of benchmarks/backends.py):
-    the same trainable parameter counts as keras_gan.models, and its loop trains."""
+    the same trainable parameter counts as keras_gan.model.networks, and its loop trains."""
     import torch
 
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     import torch_reference
 
-    from keras_gan.models import build_models
+    from keras_gan.model.networks import build_models
 
     for family, (make_g, make_d) in torch_reference.MODELS.items():
         generator, discriminator = build_models(family)

@@ -8,7 +8,7 @@ import pytest
 from conftest import tiny_images
 
 import train
-from keras_gan import compile_settings as cs
+from keras_gan.training import compile_settings as cs
 
 CONFIG = {"model": "mlp", "batch_size": 8, "machine": "test"}
 
@@ -225,7 +225,7 @@ def test_a_resumed_run_compiles_as_its_first_part_did(tmp_path, capsys, mnist_di
     """The choice is recorded in the run's folder: resuming it (here: the run
     marked unfinished, the cache gone, the machine now preferring another
     setting) compiles the same step again; --fresh chooses anew."""
-    from keras_gan import runs
+    from keras_gan.cli import runs
 
     monkeypatch.setenv(cs.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(cs, "MIN_RUN_STEPS", 0)
@@ -254,7 +254,7 @@ def test_a_resumed_run_compiles_as_its_first_part_did(tmp_path, capsys, mnist_di
 
 
 def test_the_stderr_filter_drops_the_known_line_and_passes_the_rest(monkeypatch, capfd):
-    from keras_gan import quiet
+    from keras_gan.common import quiet
 
     monkeypatch.setattr(quiet, "_filtering", True)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", quiet.OUR_LEVEL)

@@ -11,9 +11,9 @@ import tensorflow as tf
 
 from keras_gan import GAN, build_models
 from keras_gan.data import make_dataset
-from keras_gan.export import export_generator
-from keras_gan.images import class_rows
-from keras_gan.options import balanced_labels, parse_labels
+from keras_gan.outputs.saved_model import export_generator
+from keras_gan.outputs.images import class_rows
+from keras_gan.common.options import balanced_labels, parse_labels
 
 from conftest import tiny_images
 
@@ -42,10 +42,10 @@ def test_parameter_counts_match_the_conditional_tables(family, g_total, g_traina
     assert count(generator.trainable_weights) == g_trainable
     assert discriminator.count_params() == d_total == count(discriminator.trainable_weights)
     # The same numbers as the table in models.py's docstring (and docs/gan.md).
-    import keras_gan.models
+    import keras_gan.model.networks
 
     for number in (g_total, g_trainable, d_total):
-        assert f"{number:,}" in keras_gan.models.__doc__
+        assert f"{number:,}" in keras_gan.model.networks.__doc__
 
 
 @pytest.mark.parametrize("family", ["mlp", "conv"])
@@ -293,7 +293,7 @@ def test_generate_script_refuses_labels_for_an_unconditional_export(tmp_path, ca
 def test_serving_docs_show_conditional_bodies_the_code_makes_and_the_export_answers(conditional_export):
     """docs/serving.md's conditional JSON examples are what rest_predict_body
     makes, and served (TF Serving's REST semantics) they give the right images."""
-    from keras_gan.export import rest_predict_body
+    from keras_gan.outputs.saved_model import rest_predict_body
     from test_export import serve_rest
 
     gan, _, loaded = conditional_export

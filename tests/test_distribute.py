@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from keras_gan import GAN, build_models
-from keras_gan.distribute import check_global_batch, check_tf_config, make_strategy, mirrored_strategy
-from keras_gan.options import UserError
+from keras_gan.training.distribute import check_global_batch, check_tf_config, make_strategy, mirrored_strategy
+from keras_gan.common.options import UserError
 
 from conftest import TWO_CPUS, tiny_images
 
@@ -77,13 +77,6 @@ def test_two_replicas_train_exactly_like_one_device(k, stabilisers):
     for name in ("d_loss", "g_loss", "d_real", "d_fake"):
         assert mirrored_history[name][0] == pytest.approx(single_history[name][0], rel=1e-5)
     assert int(keras.ops.convert_to_numpy(mirrored.d_optimizer.iterations)) == k
-
-
-def test_adaptive_k_refuses_several_replicas_with_a_clear_error():
-    gan = build(two_cpu_strategy(), k="auto")
-    images = tiny_images(3 * GLOBAL_BATCH).astype("float32") / 127.5 - 1.0
-    with pytest.raises(ValueError, match="k='auto' trains on one replica only"):
-        gan.fit(tf.data.Dataset.from_tensors(images), epochs=1, verbose=0)
 
 
 def test_replicas_draw_different_noise_that_tiles_the_global_batch():

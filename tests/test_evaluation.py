@@ -198,7 +198,7 @@ def test_command_on_a_conditional_checkpoint_and_export(evaluation, mnist_dir, t
     """Both sources of a conditional generator draw the classes in equal shares,
     and the result holds the class accuracy of each."""
     from keras_gan import GAN, build_models
-    from keras_gan.export import export_generator
+    from keras_gan.outputs.saved_model import export_generator
 
     gan = GAN(*build_models("mlp", num_classes=10), num_classes=10, seed=0)
     gan.compile()
@@ -271,7 +271,7 @@ def test_command_refuses_images_that_are_not_mnist_shaped(tmp_path, capsys, shap
 
 def test_command_refuses_a_generator_that_does_not_draw_28x28x1(tmp_path, capsys):
     """A GAN for 1-D data (keras_gan.toy), as a checkpoint and as an export."""
-    from keras_gan.export import export_generator
+    from keras_gan.outputs.saved_model import export_generator
     from keras_gan.toy import game
 
     gan = game.make_gan(game.affine_generator(0.0, 1.0))
@@ -318,7 +318,7 @@ def test_quality_monitor_logs_eval_scalars_and_warns_once_on_collapse(evaluation
     from tensorboard.backend.event_processing import event_accumulator
 
     from keras_gan import GAN
-    from keras_gan.evaluation.monitor import QualityMonitor
+    from keras_gan.training.quality_monitor import QualityMonitor
     from test_gan import small_models
 
     data, model, _ = evaluation
@@ -346,7 +346,7 @@ def test_quality_monitor_every_n_epochs_and_always_after_the_last(evaluation, tm
     from tensorboard.backend.event_processing import event_accumulator
 
     from keras_gan import GAN
-    from keras_gan.evaluation.monitor import QualityMonitor
+    from keras_gan.training.quality_monitor import QualityMonitor
     from test_gan import small_models
 
     data, model, _ = evaluation
@@ -366,7 +366,7 @@ def test_quality_monitor_every_n_epochs_and_always_after_the_last(evaluation, tm
 
 
 def test_gan_monitor_warns_when_the_discriminator_wins_outright(tmp_path, capsys):
-    from keras_gan.callbacks import GANMonitor
+    from keras_gan.training.monitor import GANMonitor
 
     monitor = GANMonitor(str(tmp_path), real_images=None)
     for epoch, d_loss in enumerate([0.9, 0.05, 0.02, 0.5, 0.01]):

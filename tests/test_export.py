@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from keras_gan import GAN, build_models
-from keras_gan.export import (
+from keras_gan.outputs.saved_model import (
     MAX_SAMPLES, export_generator, existing_versions, rest_predict_body,
 )
 
@@ -291,14 +291,14 @@ def test_generate_writes_both_files_or_neither(exported, tmp_path, monkeypatch, 
 def export_cli(*argv, cwd):
     """`python -m keras_gan.export` in a fresh process, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "keras_gan.export", *argv], capture_output=True, text=True,
+        [sys.executable, "-m", "keras_gan.outputs.saved_model", *argv], capture_output=True, text=True,
         timeout=300, cwd=cwd, env=dict(quiet_environment(), PYTHONPATH=ROOT),
     )
 
 
 def test_export_command_in_a_fresh_process(tmp_path):
     """The GAN class must be registered by the command itself: nothing else
-    imports keras_gan.gan in a fresh process."""
+    imports keras_gan.model.gan in a fresh process."""
     gan = make_gan("mlp")
     gan.save(str(tmp_path / "gan.keras"))
     keras.saving.save_model(gan.generator, str(tmp_path / "generator.keras"))

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import train
-from keras_gan import backup
-from keras_gan.guard import NonFiniteGuard
-from keras_gan.options import NonFiniteLoss
+from keras_gan.training import backup
+from keras_gan.training.guard import NonFiniteGuard
+from keras_gan.common.options import NonFiniteLoss
 
 from test_gan import make_gan, values
 from conftest import tiny_images

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gan import losses
+from keras_gan.model import losses
 
 REAL = [0.0, 2.0, -3.0]
 FAKE = [0.0, -1.0, 4.0]

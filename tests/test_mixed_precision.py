@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from keras_gan import GAN, build_models
-from keras_gan.gan import default_optimizer, inner_optimizer
+from keras_gan.model.gan import default_optimizer, inner_optimizer
 
 from conftest import tiny_images
 

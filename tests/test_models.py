@@ -1,6 +1,6 @@
 import pytest
 
-from keras_gan.models import build_models
+from keras_gan.model.networks import build_models
 
 # (family, generator total, generator trainable, discriminator total) from the README's layer tables.
 EXPECTED = [

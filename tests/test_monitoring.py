@@ -15,7 +15,7 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from keras_gan import GAN, build_models
-from keras_gan.callbacks import GANMonitor, slerp
+from keras_gan.training.monitor import GANMonitor, slerp
 from keras_gan.data import make_dataset, scale_images
 
 from conftest import free_port, tiny_images

@@ -9,7 +9,7 @@ import time
 
 
 from conftest import ROOT, free_port
-from keras_gan.backup import last_epoch
+from keras_gan.training.backup import last_epoch
 
 
 def run_cluster(command, tmp_path, timeout=300, extra_env=None):

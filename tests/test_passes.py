@@ -26,7 +26,7 @@ def test_the_passes_count_the_same_arithmetic_as_the_step():
     """Ours' passes hold Algorithm 1's forward-pass equivalents for k = 1, T's its own."""
     import keras
 
-    from keras_gan.models import build_models
+    from keras_gan.model.networks import build_models
 
     generator, discriminator = build_models("conv")
     table = passes.step_passes(generator, discriminator, 2)

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from benchmarks import reference_loops, versus_references
 from conftest import ROOT
-from keras_gan.options import UserError
+from keras_gan.common.options import UserError
 
 BATCH = 8
 

@@ -103,8 +103,8 @@ def test_the_readme_command_resumes_the_newest_unfinished_run(tmp_path):
 def test_run_json_written_before_newer_flags_still_matches(tmp_path):
     """Such a run trained 5,000 steps without stabilisers: it resumes under the
     flags that say so, and is refused under any others."""
-    from keras_gan import runs
-    from keras_gan.options import UserError
+    from keras_gan.cli import runs
+    from keras_gan.common.options import UserError
 
     old = {"model": "conv", "k": 1, "epochs": None, "seed": 3}
     (tmp_path / "run.json").write_text(json.dumps(old))

@@ -122,7 +122,7 @@ def test_algorithm_page_quotes_the_real_code():
     """Every code block of docs/algorithm.md marked as gan.py is in gan.py, verbatim."""
     page = open(os.path.join(ROOT, "docs", "algorithm.md")).read()
     source = open(os.path.join(ROOT, "keras_gan", "gan.py")).read()
-    blocks = re.findall(r"<!-- code: keras_gan/gan.py -->\n```python\n(.*?)```", page, re.S)
+    blocks = re.findall(r"<!-- code: keras_gan/model/gan.py -->\n```python\n(.*?)```", page, re.S)
     assert len(blocks) >= 6
     for block in blocks:
         assert block in source, block

@@ -280,7 +280,7 @@ def test_exported_generator_loads_without_keras_gan_and_matches(e2e_run):
 
 
 def test_export_command_adds_the_next_version(e2e_run, capsys):
-    from keras_gan import export
+    from keras_gan.outputs import saved_model as export
 
     tmp, result = e2e_run
     assert result.returncode == 0, result.stderr[-2000:]
@@ -340,7 +340,7 @@ NOTICES = [
 
 
 def test_start_up_notices_are_hidden_unless_the_user_set_the_log_level(monkeypatch, capfd):
-    from keras_gan import quiet
+    from keras_gan.common import quiet
 
     other = b"E0000 00:00:1795910771.5 2315 some_kernel.cc:7] a real error is still shown\n"
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
@@ -461,9 +461,9 @@ def test_summary_prints_the_conditional_models(capsys):
 
 
 def test_the_evaluation_curve_against_training_seconds(e2e_run):
-    """keras_gan.eval_curves reads the per-epoch evaluation back with the time
+    """keras_gan.evaluation.curves reads the per-epoch evaluation back with the time
     each was measured at, counted from the start of fit."""
-    from keras_gan import eval_curves
+    from keras_gan.evaluation import curves as eval_curves
 
     tmp, result = e2e_run
     assert result.returncode == 0, result.stderr[-2000:]

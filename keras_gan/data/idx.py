@@ -14,7 +14,7 @@ import zlib
 
 import numpy as np
 
-from keras_gan.options import IMAGE_SHAPE, UserError
+from keras_gan.common.options import IMAGE_SHAPE, UserError
 
 # The IDX image files of each split, as distributed by LeCun et al. and Zalando.
 IDX_IMAGE_FILES = {

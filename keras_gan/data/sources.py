@@ -30,7 +30,7 @@ from keras_gan.data.idx import (
     read_idx_labels,
 )
 from keras_gan.data.splits import select_split
-from keras_gan.options import DATASETS, IMAGE_SHAPE
+from keras_gan.common.options import DATASETS, IMAGE_SHAPE
 
 DISPLAY_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 

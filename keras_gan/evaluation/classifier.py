@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from keras_gan.files import atomic_path
+from keras_gan.common.files import atomic_path
 
 ARCHITECTURE = "cnn-bn-32-32-64-64-128/v2"  # change it when build() or train() changes
 FEATURES_LAYER = "features"

@@ -7,8 +7,8 @@
 import os
 import sys
 
-from keras_gan.options import OneLineArgumentParser, UserError
-from keras_gan.quiet import tensorflow_start
+from keras_gan.common.options import OneLineArgumentParser, UserError
+from keras_gan.common.quiet import tensorflow_start
 
 DEFAULT_OUT = os.path.join("docs", "images", "theory")
 DEFAULT_DOC = os.path.join("docs", "theory.md")
@@ -22,7 +22,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a tenth of the steps (for tests)")
     try:
         args = parser.parse_args(argv)
-        from keras_gan.files import check_writable_dir
+        from keras_gan.common.files import check_writable_dir
 
         check_writable_dir(args.out, "--out")
         if args.doc and not os.path.isfile(args.doc):

@@ -7,7 +7,7 @@ regenerated exactly (`python -m keras_gan.toy`).
 import numpy as np
 import tensorflow as tf
 
-from keras_gan import losses
+from keras_gan.model import losses
 from keras_gan.toy import game
 from keras_gan.toy.densities import (
     LOG_4,

@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_gan.images import save_figure_png  # noqa: E402
+from keras_gan.outputs.images import save_figure_png  # noqa: E402
 from keras_gan.toy.densities import LOG_4  # noqa: E402
 
 DATA_STYLE = dict(color="black", ls=":", lw=2, label="$p_{data}$")
@@ -72,7 +72,7 @@ def value(rows, path):
 def gradients(result, path):
     import tensorflow as tf
 
-    from keras_gan import losses
+    from keras_gan.model import losses
 
     logits = tf.constant(np.linspace(-8, 8, 400), tf.float32)
     fig, (theory, measured) = plt.subplots(1, 2, figsize=(11, 3.8))

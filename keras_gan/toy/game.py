@@ -1,4 +1,4 @@
-"""The GAN of `keras_gan.gan` on 1-D data: small models and the few loops the
+"""The GAN of `keras_gan.model.gan` on 1-D data: small models and the few loops the
 theory needs (D alone against a frozen G, the whole game, the value V).
 
 Data x and noise z are 1-D. The affine generator G(z) = mu + sigma * z maps
@@ -10,8 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gan import losses
-from keras_gan.gan import GAN
+from keras_gan.model import losses
+from keras_gan.model.gan import GAN
 from keras_gan.toy.densities import Gaussian
 
 

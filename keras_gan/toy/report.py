@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from keras_gan.files import replace_marked_block
+from keras_gan.common.files import replace_marked_block
 from keras_gan.toy import experiments, figures
 from keras_gan.toy.densities import LOG_4
 

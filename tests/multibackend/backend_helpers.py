@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_gan.gan import GAN
+from keras_gan.model.gan import GAN
 
 
 def linear_models(latent_dim=3, pixels=(2, 2, 1)):

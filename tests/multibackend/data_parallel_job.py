@@ -12,9 +12,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from keras_gan import keras_distribution  # noqa: E402
-from keras_gan.gan import GAN, default_optimizer  # noqa: E402
-from keras_gan.models import build_models  # noqa: E402
+from keras_gan.training import keras_distribution  # noqa: E402
+from keras_gan.model.gan import GAN, default_optimizer  # noqa: E402
+from keras_gan.model.networks import build_models  # noqa: E402
 
 
 def train(strategy, images, labels):

@@ -3,13 +3,15 @@ through tests/test_backends.py): the update order and count, each player's
 update against the same step written out in NumPy, isolation of the players,
 determinism, saving and resuming, and the full recipe."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
 from keras import ops
 
-from keras_gan.gan import GAN, default_optimizer
-from keras_gan.models import build_models
+from keras_gan.model.gan import GAN, default_optimizer
+from keras_gan.model.networks import build_models
 
 from multibackend.backend_helpers import (
     KnownNoiseGAN, RecordMaxInput, arr, known_noise, linear_models, scaled, tiny_images, values,
@@ -240,13 +242,10 @@ def test_a_non_finite_loss_is_recorded_with_its_step():
     assert gan.first_nonfinite_step.describe() == "step 3: d_loss, g_loss not finite"  # the 3rd G step
 
 
-def test_adaptive_k_is_refused_off_tensorflow_or_trains_on_it():
-    generator, discriminator = build_models("mlp", latent_dim=8)
-    if keras.backend.backend() == "tensorflow":
-        assert GAN(generator, discriminator, k="auto").k_max > 1
-    else:
-        with pytest.raises(ValueError, match="k='auto' trains on the TensorFlow backend only"):
-            GAN(generator, discriminator, k="auto")
+@pytest.mark.parametrize("k", [0, -1, 1.5, True, "auto", "2"])
+def test_k_must_be_a_positive_integer(k):
+    with pytest.raises(ValueError, match=f"k must be an integer >= 1, got {re.escape(repr(k))}"):
+        GAN(*build_models("mlp", latent_dim=8), k=k)
 
 
 def fit_recipe(fused_steps, images, labels, m):

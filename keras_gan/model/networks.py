@@ -30,7 +30,7 @@ joins a 28x28 label plane to the image as a second channel.
 import keras
 from keras import layers
 
-from keras_gan.options import IMAGE_SHAPE, LATENT_DIM, MODEL_FAMILIES
+from keras_gan.common.options import IMAGE_SHAPE, LATENT_DIM, MODEL_FAMILIES
 
 # LeakyReLU slope used by every hidden layer (Keras' default is 0.3; 0.2 is
 # the value DCGAN and most GAN references use).

@@ -23,7 +23,7 @@ import jax
 import keras
 from keras import ops
 
-from keras_gan.backends.one_device import multi_worker, replica_slice, replicas_in_sync  # noqa: F401
+from keras_gan.model.backends.one_device import multi_worker, replica_slice, replicas_in_sync  # noqa: F401
 
 _STEP_VARIABLES = []  # the variables of the step being traced (a stack, for safety)
 

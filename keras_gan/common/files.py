@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 
-from keras_gan.options import UserError
+from keras_gan.common.options import UserError
 
 
 @contextlib.contextmanager

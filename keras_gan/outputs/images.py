@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from keras_gan.files import atomic_path
+from keras_gan.common.files import atomic_path
 
 
 def class_rows(n, num_classes):

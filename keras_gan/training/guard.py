@@ -8,7 +8,7 @@ backup -- so the last backup on disk is the last good state.
 
 import keras
 
-from keras_gan.options import NonFiniteLoss
+from keras_gan.common.options import NonFiniteLoss
 
 
 class NonFiniteGuard(keras.callbacks.Callback):

@@ -24,10 +24,10 @@ both sides), G's update draws uniform labels; the batch holds (images, labels).
 import keras
 from keras import ops
 
-from keras_gan import augment as diffaugment
-from keras_gan import backends, losses
-from keras_gan.adaptive_k import K_MAX, AdaptiveK
-from keras_gan.options import (
+from keras_gan.model import augment as diffaugment
+from keras_gan.model import backends
+from keras_gan.model import losses
+from keras_gan.common.options import (
     DEFAULT_BETA_1, DEFAULT_LEARNING_RATE, balanced_labels, parse_augmentation,
 )
 
@@ -99,16 +99,14 @@ class GAN(keras.Model):
             models, images in [-1, 1]; any shape works (docs/theory.md trains
             this class on 1-D data, [batch, 1]).
         discriminator: a model samples -> one logit per sample.
-        k: discriminator updates per generator update (the paper's k, >= 1),
-            or "auto": adapted during training by the bounded rule of
-            keras_gan/adaptive_k.py (1..K_MAX; batches then hold K_MAX * m images).
+        k: discriminator updates per generator update (the paper's k, >= 1).
         generator_loss: "non_saturating" (default, -log D(G(z))) or
             "minimax" (log(1 - D(G(z))), the paper's value function).
         label_smoothing: one-sided label smoothing for the real targets of D,
             in [0, 1).
         augmentation: DiffAugment transforms applied to every image D sees,
             real and fake, in both players' updates: a tuple or a
-            comma-separated string of "translation", "cutout" (keras_gan/augment.py);
+            comma-separated string of "translation", "cutout" (keras_gan/model/augment.py);
             () or "none" for none (the paper).
         r1_gamma: weight of the R1 penalty (gamma / 2) E_x ||grad_x D(x)||^2
             on D's logit at real images (Mescheder et al. 2018); 0: none.
@@ -136,11 +134,8 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if k != "auto" and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-            raise ValueError(f"k must be an integer >= 1 or 'auto', got {k!r}.")
-        if k == "auto" and backends.BACKEND != "tensorflow":
-            raise ValueError(f"k='auto' trains on the TensorFlow backend only (Keras runs on {backends.BACKEND}): "
-                             "its skipped D updates are a conditional whose branches update state.")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k!r}.")
         if generator_loss not in losses.GENERATOR_LOSSES:
             raise ValueError(
                 f"generator_loss must be one of {losses.GENERATOR_LOSSES}, "
@@ -161,9 +156,6 @@ class GAN(keras.Model):
         self.num_classes = num_classes
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.k = k
-        # The real batches per step: k, or with k="auto" as many as k can reach.
-        self.k_max = K_MAX if k == "auto" else k
-        self.adaptive_k = AdaptiveK(name="adaptive_k") if k == "auto" else None
         self.generator_loss = generator_loss
         self.label_smoothing = float(label_smoothing)
         self.augmentation = augmentation
@@ -262,18 +254,14 @@ class GAN(keras.Model):
     @backends.stateful_step  # JAX: (state, data) -> (logs, state); as it is elsewhere
     def train_step(self, data):
         real_images, real_labels = self.images_and_labels(data)  # labels: None unless conditional
-        real_batches = split_real_batches(real_images, self.k_max)
-        label_batches = split_real_batches(real_labels, self.k_max)
+        real_batches = split_real_batches(real_images, self.k)
+        label_batches = split_real_batches(real_labels, self.k)
         batch_size = ops.shape(real_batches)[0]
-        k = self.current_k()  # self.k; with k="auto", this step's k (a tensor, >= 1)
         d_losses = [
-            self.discriminator_step_if(
-                i == 0 or i < k, real_batches[:, i], batch_size, column(label_batches, i)
-            )
-            for i in range(self.k_max)
+            self.discriminator_step(real_batches[:, i], batch_size, column(label_batches, i))
+            for i in range(self.k)
         ]
         g_loss = self.generator_step(batch_size)
-        self.adapt_k()  # k="auto" only: keras_gan/adaptive_k.py
         self.first_nonfinite_step.update_state(d_losses, g_loss, self.g_optimizer.iterations)
         return self._logs()
 
@@ -285,31 +273,8 @@ class GAN(keras.Model):
             raise ValueError("A conditional GAN trains on (images, labels) pairs; got images alone.")
         return data[0], ops.cast(data[1], "int32")
 
-    def current_k(self):
-        if self.adaptive_k is None:
-            return self.k
-        if backends.replicas_in_sync() > 1:
-            raise ValueError("k='auto' trains on one replica only: tf.distribute cannot "
-                             "all-reduce inside the branch of a D update that may be skipped.")
-        return self.adaptive_k.k.value
-
-    def adapt_k(self):
-        if self.adaptive_k is not None:
-            self.adaptive_k.update(self.g_optimizer.iterations)
-
-    def discriminator_step_if(self, run, real_images, batch_size, labels=None):
-        """`discriminator_step` if `run` (always, for a fixed k); with k="auto",
-        a D update beyond this step's k is skipped, and its d_loss is 0."""
-        if run is True:
-            return self.discriminator_step(real_images, batch_size, labels)
-        return ops.cond(run, lambda: self.discriminator_step(real_images, batch_size, labels),
-                        lambda: ops.zeros((), "float32"))
-
     def _logs(self):
         logs = {m.name: m.result() for m in self.metrics}
-        if self.adaptive_k is not None:  # this step's k, and the average it is chosen by
-            logs["k"] = ops.cast(self.adaptive_k.k.value, "float32")
-            logs["d_fake_accuracy"] = ops.convert_to_tensor(self.adaptive_k.accuracy.value)
         if backends.multi_worker():
             # Keras averages multi-worker logs with reduce(MEAN, axis=0), which
             # needs an axis 0 (tensorflow/tensorflow#72388): give them one.
@@ -334,12 +299,10 @@ class GAN(keras.Model):
             replica_loss = self.d_optimizer.scale_loss((d_loss + penalty) / backends.replicas_in_sync())
             return replica_loss, (d_loss, real_logits, fake_logits)
 
-        # keras_gan/backends: a GradientTape, autograd or jax.value_and_grad, then the optimizer
+        # keras_gan/model/backends: a GradientTape, autograd or jax.value_and_grad, then the optimizer
         d_loss, real_logits, fake_logits = backends.minimize(
             self.d_optimizer, self.discriminator.trainable_variables, loss
         )
-        if self.adaptive_k is not None:
-            self.adaptive_k.record(fake_logits)
         self.d_loss_tracker.update_state(d_loss)
         self.d_real_tracker.update_state(ops.sigmoid(ops.cast(real_logits, "float32")))
         self.d_fake_tracker.update_state(ops.sigmoid(ops.cast(fake_logits, "float32")))
@@ -558,8 +521,8 @@ class FirstNonFiniteStep(keras.metrics.Metric):
 def load_checkpoint(path, flag="--checkpoint"):
     """The GAN in a `.keras` file, loaded in Keras' safe mode; UserError (one
     line naming `flag` and the file) for anything that is not one."""
-    from keras_gan import models  # noqa: F401 (registers the models' own layers)
-    from keras_gan.options import UserError
+    from keras_gan.model import networks as models  # noqa: F401 (registers the models' own layers)
+    from keras_gan.common.options import UserError
 
     try:
         gan = keras.saving.load_model(path, safe_mode=True)

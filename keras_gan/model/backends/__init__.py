@@ -1,6 +1,6 @@
 """The backend-specific part of training: how one player's update gets its gradients.
 
-Algorithm 1 (`keras_gan/gan.py`), the losses, the models, the data and the
+Algorithm 1 (`keras_gan/model/gan.py`), the losses, the models, the data and the
 callbacks are shared by the three Keras 3 backends; only these differ
 (docs/backends.md puts them side by side):
 
@@ -23,11 +23,11 @@ import keras
 BACKEND = keras.backend.backend()
 
 if BACKEND == "jax":
-    from keras_gan.backends import jax_update as _update
+    from keras_gan.model.backends import jax_update as _update
 elif BACKEND == "torch":
-    from keras_gan.backends import torch_update as _update
+    from keras_gan.model.backends import torch_update as _update
 elif BACKEND == "tensorflow":
-    from keras_gan.backends import tf_update as _update
+    from keras_gan.model.backends import tf_update as _update
 else:
     raise ImportError(
         f"keras_gan trains on the tensorflow, jax and torch backends; KERAS_BACKEND is {BACKEND!r}."

@@ -14,18 +14,13 @@ import contextlib
 import json
 import os
 
-from keras_gan.compile_settings import valid_settings
-from keras_gan.files import atomic_path
-from keras_gan.options import UserError
+from keras_gan.common.files import atomic_path
+from keras_gan.common.layout import (  # noqa: F401 (the run directory's names, used as runs.X)
+    COMPILE_FILE, FINISHED_FILE, PER_EPOCH_OUTPUTS, SAMPLES_DIR, SETTINGS_FILE, TENSORBOARD_DIR,
+)
+from keras_gan.common.options import UserError
+from keras_gan.training.compile_settings import valid_settings
 
-SETTINGS_FILE = "run.json"
-FINISHED_FILE = "summary.json"
-TENSORBOARD_DIR = "train"  # the run's TensorBoard events
-SAMPLES_DIR = "samples"  # a sample grid per epoch
-PER_EPOCH_OUTPUTS = (TENSORBOARD_DIR, SAMPLES_DIR)  # what --fresh removes with the backups
-# The compile settings the run chose (XLA, steps per call), kept so that a
-# resumed run compiles as its first part did, whatever the cache says now.
-COMPILE_FILE = "compile.json"
 # Flags that do not change what a run computes, or that say where it is.
 NOT_SETTINGS = ("logdir", "verbose", "fresh", "summary", "no_eval", "classifier_dir")
 

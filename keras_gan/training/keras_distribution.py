@@ -16,7 +16,7 @@ Each object offers what train.py uses of a tf.distribute strategy:
 
 import contextlib
 
-from keras_gan.options import UserError
+from keras_gan.common.options import UserError
 
 
 class OneDevice:

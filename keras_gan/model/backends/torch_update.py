@@ -2,7 +2,7 @@
 
 import torch
 
-from keras_gan.backends.one_device import multi_worker, replica_slice, replicas_in_sync  # noqa: F401
+from keras_gan.model.backends.one_device import multi_worker, replica_slice, replicas_in_sync  # noqa: F401
 
 
 def minimize(optimizer, variables, loss_fn):

@@ -19,7 +19,7 @@ import re
 
 import keras
 
-from keras_gan.files import atomic_path
+from keras_gan.common.files import atomic_path
 
 BACKUP_NAME = "epoch-{:05d}.weights.h5"
 BACKUP_PATTERN = re.compile(r"^epoch-(\d{5})\.weights\.h5$")
@@ -51,7 +51,7 @@ def restore(gan, backup_dir, strategy=None):
     the workers then agree (one all-reduce) on the newest epoch that all of
     them have -- hence two backups kept.
     """
-    from keras_gan.distribute import is_multi_worker
+    from keras_gan.training.distribute import is_multi_worker
 
     found = backups(backup_dir)
     epoch = max(found, default=0)

@@ -4,7 +4,7 @@ Keras on TensorFlow writes them with `tf.summary` (as it always did). Keras
 on JAX or PyTorch, TensorFlow installed or not, writes the same tags as
 event-file protocol buffers through the `tensorboard` package alone, in
 TensorFlow 2's layout (scalars and text as tensors with their plugin's
-metadata), so TensorBoard and keras_gan/eval_curves.py read both alike.
+metadata), so TensorBoard and keras_gan/evaluation/curves.py read both alike.
 With neither package, nothing is written and a NOTE says so once.
 """
 
@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from keras_gan.installed import installed
-from keras_gan.runs import TENSORBOARD_DIR
+from keras_gan.common.installed import installed
+from keras_gan.common.layout import TENSORBOARD_DIR
 
 _warned = []
 

@@ -26,7 +26,7 @@ replicas share the global batch (see `GAN.train_step`).
 
 from keras import ops
 
-from keras_gan.options import GENERATOR_LOSSES
+from keras_gan.common.options import GENERATOR_LOSSES
 
 
 def _flat(logits):

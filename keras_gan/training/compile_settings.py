@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 
-from keras_gan.files import atomic_path
+from keras_gan.common.files import atomic_path
 
 # Keras' multi-step loop: steps per call into the compiled graph when more than one.
 STEPS_PER_EXECUTION = 16

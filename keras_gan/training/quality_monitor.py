@@ -17,8 +17,8 @@ import keras
 import numpy as np
 
 from keras_gan.evaluation import metrics
-from keras_gan.gan import to_unit_range, with_labels
-from keras_gan.runs import TENSORBOARD_DIR
+from keras_gan.model.gan import to_unit_range, with_labels
+from keras_gan.common.layout import TENSORBOARD_DIR
 
 SAMPLES, PRDC_IMAGES = 2000, 1000
 
@@ -36,7 +36,7 @@ class QualityMonitor(keras.callbacks.Callback):
         self.last = None
 
     def on_train_begin(self, logs=None):
-        from keras_gan.summaries import create_writer
+        from keras_gan.training.summaries import create_writer
 
         self.writer = create_writer(os.path.join(self.run_dir, TENSORBOARD_DIR))
         self.z = self.model.latent_vectors(self.samples, seed=self.seed + 20_000)

@@ -11,7 +11,7 @@ MODEL_FAMILIES = ("mlp", "conv")
 GENERATOR_LOSSES = ("non_saturating", "minimax")
 LR_SCHEDULES = ("constant", "linear")
 DATASETS = ("mnist", "fashion_mnist")
-AUGMENTATIONS = ("translation", "cutout")  # DiffAugment transforms (keras_gan/augment.py)
+AUGMENTATIONS = ("translation", "cutout")  # DiffAugment transforms (keras_gan/model/augment.py)
 
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 32

@@ -30,11 +30,11 @@ import sys
 import keras
 import numpy as np
 
-from keras_gan.files import atomic_path
-from keras_gan.gan import to_unit_range, with_labels
-from keras_gan.images import class_rows, load_grid_png, make_grid, save_figure_png, save_grid_png
-from keras_gan.runs import SAMPLES_DIR, TENSORBOARD_DIR
-from keras_gan.summaries import create_writer
+from keras_gan.common.files import atomic_path
+from keras_gan.model.gan import to_unit_range, with_labels
+from keras_gan.outputs.images import class_rows, load_grid_png, make_grid, save_figure_png, save_grid_png
+from keras_gan.common.layout import SAMPLES_DIR, TENSORBOARD_DIR
+from keras_gan.training.summaries import create_writer
 
 HISTORY_FILE = "history.json"
 # An epoch whose mean d_loss is below this is one in which D rejected nearly

@@ -1,7 +1,7 @@
 """A finished run's evaluation curve, against the seconds it had trained.
 
 `train.py` logs the per-epoch evaluation (`eval/*`, 2,000 samples,
-keras_gan/evaluation/monitor.py) to TensorBoard, and every event carries
+keras_gan/training/quality_monitor.py) to TensorBoard, and every event carries
 its wall time. Counted from the run's first event (`run/flags`, written as
 `fit` starts), they say how good the samples were after t seconds of
 training: what a comparison "on the same wall-clock budget" needs. Runs
@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from keras_gan.runs import TENSORBOARD_DIR
+from keras_gan.common.layout import TENSORBOARD_DIR
 
 START_TAG = "run/flags"  # GANMonitor.on_train_begin: the start of fit
 TAG = "eval/frechet_ratio_to_real"
@@ -51,7 +51,7 @@ def plot(curves, budget, path, title, ylabel="Fréchet ÷ floor (2,000 samples)"
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gan.images import save_figure_png
+    from keras_gan.outputs.images import save_figure_png
 
     fig, axis = plt.subplots(figsize=(7, 4))
     for (label, runs), colour in zip(curves.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):

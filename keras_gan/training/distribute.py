@@ -16,7 +16,7 @@ the global batch must divide evenly. How the GAN stays exact under N replicas
 import json
 import os
 
-from keras_gan.options import UserError
+from keras_gan.common.options import UserError
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
 
@@ -66,13 +66,13 @@ def mirrored_strategy(devices=None):
 
 def make_strategy(name):
     """The `tf.distribute.Strategy` for a `--strategy` value (on JAX and
-    PyTorch, its counterpart from keras_gan/keras_distribution.py)."""
+    PyTorch, its counterpart from keras_gan/training/keras_distribution.py)."""
     import keras
 
     if name not in STRATEGIES:
         raise UserError(f"--strategy {name!r}: expected one of {', '.join(STRATEGIES)}.")
     if keras.backend.backend() != "tensorflow":
-        from keras_gan import keras_distribution
+        from keras_gan.training import keras_distribution
 
         return keras_distribution.make(name, keras.backend.backend())
     import tensorflow as tf
