@@ -39,6 +39,70 @@ def test_kid_of_two_halves_of_one_set_is_zero_within_its_error():
     assert shifted > 10 * shifted_error and shifted > 0.01
 
 
+def random_rotated_covariance(rng, d, scales):
+    """R diag(scales^2) R^T with a random rotation R: full rank, far from diagonal."""
+    rotation, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    return (rotation * np.asarray(scales) ** 2) @ rotation.T
+
+
+def test_frechet_distance_equals_the_sqrtm_formula_on_rotated_covariances():
+    """Against the textbook formula with scipy.linalg.sqrtm of S_a S_b (computed here,
+    not by the code under test), on the sample moments of two sets whose covariances
+    are full rank and rotated differently: using the covariance diagonals only, or
+    pairing sorted eigenvalues, gives a different trace root."""
+    from scipy import linalg
+
+    rng = np.random.default_rng(1)
+    d = 5
+    cov_a = random_rotated_covariance(rng, d, [0.3, 0.7, 1.0, 2.0, 3.5])
+    cov_b = random_rotated_covariance(rng, d, [0.5, 0.9, 1.5, 2.5, 4.0])
+    a = rng.multivariate_normal(np.zeros(d), cov_a, size=400)
+    b = rng.multivariate_normal(np.arange(d) / 2.0, cov_b, size=300)
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    trace_root = np.trace(linalg.sqrtm(s_a @ s_b)).real
+    expected = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(s_a) + np.trace(s_b) - 2 * trace_root
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    # the two shortcuts really are different numbers here, by a margin far above the tolerance
+    diagonal_only = np.sum(np.sqrt(np.diag(s_a) * np.diag(s_b)))
+    sorted_pairs = np.sum(np.sqrt(np.linalg.eigvalsh(s_a) * np.linalg.eigvalsh(s_b)))
+    assert abs(diagonal_only - trace_root) > 0.05 and abs(sorted_pairs - trace_root) > 0.05
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+
+
+def kid_by_loops(x, y):
+    """The unbiased MMD^2 of KID written out term by term, with k(u, v) = (u.v / d + 1)^3."""
+    m, d = len(x), x.shape[1]
+
+    def k(u, v):
+        return (sum(float(p) * float(q) for p, q in zip(u, v)) / d + 1.0) ** 3
+
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)
+    return xx + yy - 2.0 * xy
+
+
+def test_kid_is_the_unbiased_mmd_with_the_cubic_kernel_written_out_by_loops():
+    """One subset of the whole set (subset_size = n): KID is exactly the loop-written
+    estimator, so a kernel of another degree, a missing `/ d` or a biased estimator
+    (diagonal kept) fails. Features of size ~3 make those variants differ widely."""
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(0.0, 3.0, size=(12, 4)), rng.normal(0.5, 2.0, size=(12, 4))
+    expected = kid_by_loops(x, y)
+    for subsets in (1, 3):  # every subset is the whole set, in some order: the same value
+        kid, _ = metrics.kernel_inception_distance(x, y, subsets=subsets, subset_size=len(x))
+        assert kid == pytest.approx(expected, rel=1e-9)
+
+
+def test_kid_on_two_points_a_side_by_hand():
+    """d = 2; x = (2, 2), (2, 0); y = (0, 0), (2, -2). Dot products /d + 1, cubed:
+    x0.x1 = 4 -> 3^3 = 27; y0.y1 = 0 -> 1; x.y = 0, 0, 0, 4 -> 1, 1, 1, 27 (mean 7.5).
+    MMD^2 = 27 + 1 - 2 * 7.5 = 13 (degree 2 gives 4, no / d gives 62)."""
+    x, y = np.array([[2.0, 2.0], [2.0, 0.0]]), np.array([[0.0, 0.0], [2.0, -2.0]])
+    kid, _ = metrics.kernel_inception_distance(x, y, subsets=2, subset_size=2)
+    assert kid == pytest.approx(13.0, rel=1e-12)
+
+
 def test_mode_statistics_on_known_predictions():
     balanced = np.eye(10)[np.arange(1000) % 10]
     stats = metrics.mode_statistics(balanced)
