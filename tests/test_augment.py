@@ -123,6 +123,41 @@ def test_r1_penalty_adds_gamma_times_the_weights_for_a_linear_discriminator():
     np.testing.assert_allclose(updated[gamma][1], updated[0.0][1], atol=1e-7)
 
 
+
+def test_r1_penalty_is_taken_at_the_real_batch_for_a_nonlinear_discriminator():
+    """D(x) = (w.x)^2 / 2 has grad_x D = (w.x) w, so the penalty
+    P = (gamma / 2) mean_i (w.x_i)^2 ||w||^2 has, by hand,
+    dP/dw = gamma mean_i [(w.x_i) ||w||^2 x_i + (w.x_i)^2 w]: it depends on
+    the images, so one SGD step moves w by -lr dP/dw more than without R1
+    only if the penalty is taken at the real batch x (not at the fakes, nor
+    at any other images)."""
+    lr, gamma = 0.1, 3.0
+    real = real_batch(8)
+    x = arr(real).reshape(8, -1).astype("float64")
+
+    def models():
+        generator, _ = small_models(batch_norm=False)
+        image = keras.Input((28, 28, 1))
+        projection = keras.layers.Dense(1, use_bias=False, name="w",
+                                        kernel_initializer=keras.initializers.RandomNormal(0.0, 0.01))
+        logit = keras.layers.Lambda(lambda t: 0.5 * t * t)(projection(keras.layers.Flatten()(image)))
+        return generator, keras.Model(image, logit)
+
+    updated = {}
+    for r1 in (0.0, gamma):
+        gan = make_gan(models=models(), r1_gamma=r1,
+                       d_optimizer=keras.optimizers.SGD(lr), g_optimizer=keras.optimizers.SGD(lr))
+        (w0,) = values(gan.discriminator.trainable_variables)
+        gan.discriminator_step(real, 8)
+        updated[r1] = values(gan.discriminator.trainable_variables)[0]
+    w = w0[:, 0].astype("float64")
+    wx = x @ w
+    grad_penalty = gamma * np.mean(wx[:, None] * (w @ w) * x + (wx ** 2)[:, None] * w[None, :], axis=0)
+    assert np.abs(grad_penalty).max() > 1e-3  # far above float32 rounding of the update
+    np.testing.assert_allclose(updated[gamma][:, 0] - updated[0.0][:, 0], -lr * grad_penalty,
+                               rtol=1e-3, atol=1e-7)
+
+
 def test_sampling_generator_holds_the_moving_average_of_gs_weights():
     """Keras' use_ema: a_1 = w_1, then a_t = m a_{t-1} + (1 - m) w_t after each
     G update; the sampling generator holds the averages and G's BatchNorm

@@ -199,6 +199,31 @@ def test_sub_models_run_in_training_mode():
     assert not np.array_equal(before, arr(bn.moving_mean))
 
 
+@pytest.mark.parametrize("r1_gamma", [0.0, 1.0])
+def test_every_discriminator_call_in_a_step_runs_in_training_mode(monkeypatch, r1_gamma):
+    """The conv D (build_models' own, with its Dropout) is called 2k + 1 times
+    per step: real then fake in each of the k D updates (the real call inside
+    R1's input gradient when r1_gamma > 0), then once in G's update. Each call
+    must reach the Dropout with training=True, or Dropout is off there."""
+    from keras_gan.model import networks
+
+    seen = []
+    dropout_call = keras.layers.Dropout.call
+
+    def recording_call(self, inputs, training=False):
+        seen.append(bool(training))
+        return dropout_call(self, inputs, training=training)
+
+    monkeypatch.setattr(keras.layers.Dropout, "call", recording_call)
+    generator, _ = small_models(batch_norm=False)
+    discriminator = networks.conv_discriminator()
+    assert any(isinstance(l, keras.layers.Dropout) for l in discriminator.layers)
+    gan = make_gan(k=2, models=(generator, discriminator), r1_gamma=r1_gamma)
+    seen.clear()
+    gan.train_step(tf.constant(tiny_images(16).astype("float32") / 127.5 - 1))
+    assert seen == [True] * (2 * 2 + 1)
+
+
 @pytest.mark.parametrize("kind", ["minimax", "non_saturating"])
 def test_generator_update_when_discriminator_rejects_fakes(kind):
     """With D(G(z)) ~ 5e-5, a minimax G update barely moves G; a
