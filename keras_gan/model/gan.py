@@ -521,7 +521,6 @@ class FirstNonFiniteStep(keras.metrics.Metric):
 def load_checkpoint(path, flag="--checkpoint"):
     """The GAN in a `.keras` file, loaded in Keras' safe mode; UserError (one
     line naming `flag` and the file) for anything that is not one."""
-    from keras_gan.model import networks as models  # noqa: F401 (registers the models' own layers)
     from keras_gan.common.options import UserError
 
     try:
