@@ -1,4 +1,5 @@
-"""Import TensorFlow without its C++ start-up chatter.
+"""Import TensorFlow without its C++ start-up chatter, and hide its known
+harmless lines during training.
 
 On import and on first use of the devices TensorFlow 2.21 prints lines such
 as the oneDNN notice, "Could not find cuda drivers" and, on machines without
@@ -6,15 +7,19 @@ a GPU, "failed call to cuInit" -- from C++, before its log level applies, so
 TF_CPP_MIN_LOG_LEVEL alone does not hide them. Unless the user set
 TF_CPP_MIN_LOG_LEVEL (then TensorFlow's own behaviour is kept), the
 command-line tools start TensorFlow (import, then the first use of its
-devices) with file descriptor 2 captured and pass on every line except those
-notices, and set the level to 2 (errors only) for what follows.
+devices) inside `tensorflow_start`, which sets the level to 2 (errors only)
+for what follows, and during training hide one harmless error line
+(`hidden_stderr_lines`).
+
+Both use one mechanism, `StderrFilter`: file descriptor 2 (C++ writes there,
+not to `sys.stderr`) becomes a pipe, read by a thread that passes on every
+line except those matching a pattern, as they come.
 """
 
 import contextlib
 import os
 import re
 import sys
-import tempfile
 import threading
 
 # Whether `tensorflow_start` set TensorFlow's log level (the user had not):
@@ -37,25 +42,6 @@ START_UP_NOISE = re.compile(
 
 
 @contextlib.contextmanager
-def _filtered_stderr():
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [line for line in captured if not START_UP_NOISE.match(line)]
-            if kept:
-                sys.stderr.buffer.write(b"".join(kept))
-                sys.stderr.flush()
-
-
-@contextlib.contextmanager
 def tensorflow_start():
     """Run a block that imports TensorFlow (and perhaps creates a strategy),
     then start TensorFlow's devices, without the start-up notices."""
@@ -65,7 +51,7 @@ def tensorflow_start():
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = OUR_LEVEL
     _filtering = True
-    with _filtered_stderr():
+    with hidden_stderr_lines(START_UP_NOISE):
         yield
         # Device start-up (cuInit and friends) happens on first use. After the
         # block, which may need to configure the devices first (a multi-worker
@@ -99,12 +85,13 @@ HARMLESS_DURING_TRAINING = re.compile(
 class StderrFilter:
     """Pass file descriptor 2 through a filter that drops lines matching
     `pattern`, as they come (a pipe read by a thread), from `start()` to
-    `stop()`; only where `tensorflow_start` filtered the start-up (the user
-    did not set TF_CPP_MIN_LOG_LEVEL).
+    `stop()`; only where `tensorflow_start` set TensorFlow's log level (the
+    user did not set TF_CPP_MIN_LOG_LEVEL).
 
-    Keep the window short (train.py: the compile trial and fit's first call,
-    where the message comes from): a process that dies inside it may lose
-    the lines still in the pipe, a crash report among them.
+    Keep the window short (TensorFlow's start; in training, the compile trial
+    and fit's first call, where the harmless line comes from): a process
+    that dies inside it may lose the lines still in the pipe, a crash report
+    among them.
     """
 
     def __init__(self, pattern=HARMLESS_DURING_TRAINING):
@@ -117,6 +104,13 @@ class StderrFilter:
         sys.stderr.flush()
         self.original = os.dup(2)
         read_end, write_end = os.pipe()
+        # A larger buffer where Linux allows: C++ code that writes while
+        # holding Python's lock (an extension's import) must not fill the
+        # pipe before the thread can read it.
+        with contextlib.suppress(AttributeError, OSError):
+            import fcntl
+
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 1 << 20)
         os.dup2(write_end, 2)
         os.close(write_end)
         self.thread = threading.Thread(target=self._pump, args=(read_end,), name="stderr-filter",
