@@ -402,7 +402,8 @@ def write_results(doc, rows, summaries, argv, runs_dir, missing=()):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = OneLineArgumentParser(prog="python -m keras_gan.experiments", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", choices=sorted(CONFIGS), help="configurations to run")
+    parser.add_argument("--only", nargs="+", choices=sorted(CONFIGS),
+                        help="configurations to run; the tables still show every finished run")
     parser.add_argument("--seeds", nargs="+", type=int,
                         help="seeds of every configuration (default: 0; 0 1 2 for the default run)")
     parser.add_argument("--runs-dir", default=os.path.join(ROOT, "results", "runs"))
@@ -426,10 +427,14 @@ def main(argv=None):
         rows, summaries, missing = [], [], []
         images_dir = results_images_dir(args.doc)
         os.makedirs(images_dir, exist_ok=True)
-        for name in args.only or list(CONFIGS):
+        # Every configuration's row, whatever --only says: those named are
+        # trained (or reused), the others read from their finished runs, so a
+        # partial command merges its rows into the tables instead of replacing them.
+        trained = set(args.only or CONFIGS)
+        for name in CONFIGS:
             for seed in args.seeds or SEEDS.get(name, (0,)):
                 logdir = os.path.join(args.runs_dir, f"{name}-s{seed}")
-                if args.render_only:
+                if args.render_only or name not in trained:
                     summary = finished_summary(logdir)
                     if summary is None:
                         missing.append((name, seed))

@@ -91,6 +91,7 @@ def test_data_parallel_on_jax_trains_exactly_as_one_device():
 
 
 TRAIN = os.path.join(ROOT, "train.py")
+KILL_AT = os.path.join(ROOT, "tests", "kill_at.py")  # train.py, SIGKILLed at a named point
 WITHOUT_TF = os.path.join(ROOT, "tests", "multibackend", "without_tensorflow.py")
 
 
@@ -166,7 +167,7 @@ def test_a_killed_jax_run_resumes_to_the_same_weights(tmp_path, mnist_dir):
         return re.search(r"weights sha256: ([0-9a-f]{64})", result.stdout).group(1)
 
     reference = digest(run_on("jax", [TRAIN, *argv("reference")]))
-    killed = run_on("jax", [TRAIN, *argv("killed")], extra_env={"KERAS_GAN_KILL_AT": "step:6"})
+    killed = run_on("jax", [KILL_AT, "step:6", *argv("killed")])
     assert killed.returncode == -9
     resumed = run_on("jax", [TRAIN, *argv("killed")])
     assert "resumed from the backup of epoch 1" in resumed.stdout

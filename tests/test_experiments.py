@@ -85,8 +85,13 @@ def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluatio
     assert experiments.main(render) == 0
     text = doc.read_text()
     assert any(line.startswith("| mlp-k1-ns | 3 | mlp | 1 |") for line in text.splitlines())
-    assert "**Not run yet** (1 run, so their rows are missing below): mlp-k2-ns seed 3." in text
+    not_run = next(line for line in text.splitlines() if line.startswith("**Not run yet**"))
+    assert "mlp-k2-ns seed 3" in not_run and "mlp-k1-ns seed" not in not_run
     assert not (tmp_path / "runs" / "mlp-k2-ns-s3").exists()
-    nothing_finished = [a for a in render if a != "mlp-k1-ns"]
-    assert experiments.main(nothing_finished) == 2
+    # --only merges: the rows of finished runs it did not name stay in the tables.
+    assert any(line.startswith("| default-k2 | 3 | 2 | 2.00 |") for line in text.splitlines())
+    assert any(line.startswith("| conditional | 3 | conv | 1 |") for line in text.splitlines())
+    assert f"{len(experiments.CONFIGS) - 6} runs" in not_run  # six configurations finished above
+    empty = ["--render-only", "--seeds", "3", "--runs-dir", str(tmp_path / "none"), "--doc", str(doc)]
+    assert experiments.main(empty) == 2
     assert experiments.main(["--doc", str(tmp_path / "missing.md")]) == 2

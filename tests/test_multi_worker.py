@@ -39,10 +39,12 @@ def run_cluster(command, tmp_path, timeout=300, extra_env=None):
     return [p.returncode for p in procs], outputs
 
 
-def mlp_worker(mnist_dir, tmp_path, seed, epochs, steps, *flags):
-    """Each worker's command: a small MLP run under multi_worker, the same on every worker."""
+def mlp_worker(mnist_dir, tmp_path, seed, epochs, steps, *flags, kill_at=None):
+    """Each worker's command: a small MLP run under multi_worker, the same on
+    every worker; `kill_at`: SIGKILLed at that point (tests/kill_at.py)."""
+    program = [os.path.join(ROOT, "tests", "kill_at.py"), kill_at] if kill_at else [os.path.join(ROOT, "train.py")]
     return lambda index: [
-        sys.executable, os.path.join(ROOT, "train.py"), "--strategy", "multi_worker", "--model", "mlp",
+        sys.executable, *program, "--strategy", "multi_worker", "--model", "mlp",
         "--seed", str(seed), "--data-dir", mnist_dir, "--split", "test[:1024]", "--batch-size", "16",
         "--epochs", str(epochs), "--steps-per-epoch", str(steps), "--verbose", "2",
         "--logdir", str(tmp_path / "run"), *flags]
@@ -134,9 +136,11 @@ def test_workers_whose_backups_differ_by_an_epoch_agree_on_where_to_resume(tmp_p
     others: all resume from the newest epoch every worker has."""
     epochs, steps = 4, 2
     command = mlp_worker(mnist_dir, tmp_path, 5, epochs, steps, "--samples", "4", "--no-export")
+    killed = mlp_worker(mnist_dir, tmp_path, 5, epochs, steps, "--samples", "4", "--no-export",
+                        kill_at="after_fit")
 
     backups = [tmp_path / "run" / "backup", tmp_path / "run" / "backup-worker-1"]
-    codes, outputs = run_cluster(command, tmp_path, extra_env={"KERAS_GAN_KILL_AT": "after_fit"})
+    codes, outputs = run_cluster(killed, tmp_path)
     assert codes == [-9, -9], outputs
     assert [last_epoch(str(b)) for b in backups] == [epochs, epochs]
     os.remove(backups[1] / f"epoch-{epochs:05d}.weights.h5")  # worker 1 lost its last one

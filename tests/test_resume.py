@@ -1,5 +1,5 @@
 """Killed at any point and rerun with the same command, a run ends bit-identical
-to an uninterrupted one (train.py's test hook KERAS_GAN_KILL_AT sends SIGKILL)."""
+to an uninterrupted one (tests/kill_at.py sends the SIGKILL, from outside the shipped code)."""
 
 import json
 import os
@@ -45,7 +45,7 @@ def test_killed_run_resumes_to_bit_identical_weights(uninterrupted, mnist_dir, p
     summary written."""
     tmp, reference, reference_summary = uninterrupted
     argv = command(mnist_dir, tmp, point.replace(":", "-"))
-    killed = run_cli(*argv, env={"KERAS_GAN_KILL_AT": point})
+    killed = run_cli(*argv, kill_at=point)
     assert killed.returncode == -signal.SIGKILL
     run = tmp / point.replace(":", "-")
     assert not (run / "summary.json").exists()
@@ -79,7 +79,7 @@ def test_the_readme_command_resumes_the_newest_unfinished_run(tmp_path):
     argv = ["--model", "mlp", "--no-download", "--epochs", "2", "--steps-per-epoch", "2",
             "--no-export", "--verbose", "0"]
     env = {"TFDS_DATA_DIR": str(tmp_path / "tfds")}
-    killed = run_cli(*argv, cwd=str(tmp_path), env=dict(env, KERAS_GAN_KILL_AT="after_fit"))
+    killed = run_cli(*argv, cwd=str(tmp_path), env=env, kill_at="after_fit")
     assert killed.returncode == -signal.SIGKILL
     (run_name,) = os.listdir(tmp_path / "logs")
     seed = json.loads((tmp_path / "logs" / run_name / "run.json").read_text())["seed"]
@@ -98,6 +98,24 @@ def test_the_readme_command_resumes_the_newest_unfinished_run(tmp_path):
     summary = json.loads((tmp_path / "logs" / run_name / "summary.json").read_text())
     assert summary["args"]["seed"] == seed
     assert len(os.listdir(tmp_path / "logs")) == 2
+
+
+def test_the_same_command_with_logdir_and_no_seed_resumes_after_sigkill(tmp_path, mnist_dir):
+    """The common way to name a run: --logdir DIR, no --seed. Killed and run
+    again with the very same command, it resumes with the seed it drew, to
+    the weights of an uninterrupted run with that seed."""
+    argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--batch-size", "16",
+            "--epochs", "2", "--steps-per-epoch", "3", "--no-export", "--verbose", "0",
+            "--logdir", str(tmp_path / "named")]
+    killed = run_cli(*argv, kill_at="step:4")
+    assert killed.returncode == -signal.SIGKILL
+    seed = json.loads((tmp_path / "named" / "run.json").read_text())["seed"]
+
+    resumed = run_cli(*argv)
+    assert "resumed from the backup of epoch 1" in resumed.stdout, resumed.stderr[-2000:]
+    assert json.loads((tmp_path / "named" / "summary.json").read_text())["args"]["seed"] == seed
+    reference = run_cli(*argv[:-1], str(tmp_path / "reference"), "--seed", str(seed))
+    assert digest(resumed) == digest(reference)
 
 
 def test_run_json_written_before_newer_flags_still_matches(tmp_path):

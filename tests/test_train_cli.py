@@ -12,14 +12,20 @@ import pytest
 from conftest import ROOT, tiny_images, write_idx
 
 import train
+from keras_gan.train import TRAINING_FAILED
 
 
-def run_cli(*argv, env=None, timeout=300, cwd=ROOT, evaluate=False):
+KILL_AT = os.path.join(ROOT, "tests", "kill_at.py")
+
+
+def run_cli(*argv, env=None, timeout=300, cwd=ROOT, evaluate=False, kill_at=None):
     """train.py in a subprocess; with --no-eval unless `evaluate` (the evaluation
-    classifier takes ~50 s to train: only the tests about it pay for it)."""
+    classifier takes ~50 s to train: only the tests about it pay for it);
+    `kill_at`: SIGKILLed at that point (tests/kill_at.py)."""
     full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    program = [KILL_AT, kill_at] if kill_at else [os.path.join(ROOT, "train.py")]
     return subprocess.run(
-        [sys.executable, os.path.join(ROOT, "train.py"), *argv, *([] if evaluate else ["--no-eval"])],
+        [sys.executable, *program, *argv, *([] if evaluate else ["--no-eval"])],
         capture_output=True, text=True, timeout=timeout, cwd=cwd, env=full_env,
     )
 
@@ -182,7 +188,7 @@ def test_a_nan_stops_training_with_one_line_and_exports_nothing(tmp_path, capsys
             "--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "1",
             "--verbose", "0", "--no-eval", "--logdir", str(tmp_path / "run"),
             "--export-dir", str(tmp_path / "export")]
-    assert train.main(argv) == train.TRAINING_FAILED == 1
+    assert train.main(argv) == TRAINING_FAILED == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert re.fullmatch(
@@ -450,6 +456,23 @@ def test_conditional_needs_labels_and_says_so(tmp_path, capsys):
     assert err == [f"train.py: error: --conditional needs class labels, and MNIST train: 64 images "
                    f"from {data_dir} has none (no *-labels-idx1-ubyte files beside the images)"]
     assert not (tmp_path / "export").exists() and not (tmp_path / "run" / "gan.keras").exists()
+
+
+def test_data_the_evaluation_cannot_use_is_refused_before_anything_is_written(tmp_path, capsys):
+    """A --data-dir without labels, with the evaluation on (the default): one
+    line naming the folder, exit 2, and no run directory left behind; with
+    --no-eval the same data would train (the labels are the evaluation's)."""
+    data_dir = tmp_path / "images-only"
+    data_dir.mkdir()
+    write_idx(data_dir / "train-images-idx3-ubyte.gz", tiny_images(64))
+    argv = ["--data-dir", str(data_dir), "--batch-size", "8", "--classifier-dir", str(tmp_path / "cls"),
+            "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+    assert train.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"train.py: error: --data-dir {data_dir}: "), err
+    assert "label" in err[0]
+    for made in ("run", "export", "cls"):
+        assert not (tmp_path / made).exists(), made
 
 
 def test_summary_prints_the_conditional_models(capsys):

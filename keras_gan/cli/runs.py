@@ -15,9 +15,7 @@ import json
 import os
 
 from keras_gan.common.files import atomic_path
-from keras_gan.common.layout import (  # noqa: F401 (the run directory's names, used as runs.X)
-    COMPILE_FILE, FINISHED_FILE, PER_EPOCH_OUTPUTS, SAMPLES_DIR, SETTINGS_FILE, TENSORBOARD_DIR,
-)
+from keras_gan.common.layout import COMPILE_FILE, FINISHED_FILE, SETTINGS_FILE
 from keras_gan.common.options import UserError
 from keras_gan.training.compile_settings import valid_settings
 

@@ -1,0 +1,79 @@
+"""train.py, killed with SIGKILL at a named point: the tests' fault injection,
+from outside the shipped code (which has no hook for it).
+
+    python tests/kill_at.py POINT [train.py flags]
+
+POINT is one of
+    step:N            the end of the first compiled call that reaches generator
+                      step N (mid-epoch, before that epoch's backup);
+    after_fit         training done, no output written yet;
+    after_samples     samples.png written;
+    after_checkpoint  gan.keras written;
+    after_export      the SavedModel written, summary.json not yet.
+It wraps the named step of keras_gan/cli (a module attribute the program
+looks up when it calls it), then runs keras_gan.train.main as train.py does.
+"""
+
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from keras_gan import train  # noqa: E402
+from keras_gan.cli import build, outputs, program  # noqa: E402
+
+# The step after which each point kills: (module, function name).
+AFTER = {
+    "after_fit": (program, "fit"),
+    "after_samples": (outputs, "write_samples"),
+    "after_checkpoint": (outputs, "write_checkpoint"),
+    "after_export": (outputs, "export_generator"),
+}
+
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def kill_after(module, name):
+    step = getattr(module, name)
+
+    def step_then_die(*args, **kwargs):
+        step(*args, **kwargs)
+        die()
+
+    setattr(module, name, step_then_die)
+
+
+def kill_at_step(n):
+    """build_training's callbacks, with one that kills at step n before the backup (last)."""
+    build_training = build.build_training
+
+    def with_kill(*args, **kwargs):
+        import keras
+
+        gan, dataset, callbacks = build_training(*args, **kwargs)
+
+        def kill_if_reached(batch, logs):
+            if int(keras.ops.convert_to_numpy(gan.g_optimizer.iterations)) >= n:
+                die()
+
+        callbacks.insert(len(callbacks) - 1, keras.callbacks.LambdaCallback(on_train_batch_end=kill_if_reached))
+        return gan, dataset, callbacks
+
+    build.build_training = with_kill
+
+
+def main(point, argv):
+    if point.startswith("step:"):
+        kill_at_step(int(point[len("step:"):]))
+    elif point in AFTER:
+        kill_after(*AFTER[point])
+    else:
+        sys.exit(f"kill_at.py: unknown point {point!r}; expected step:N or one of {', '.join(AFTER)}")
+    return train.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2:]))
