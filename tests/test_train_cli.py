@@ -248,6 +248,24 @@ def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
     assert not [n for n in os.listdir(run) if n.startswith(".")]  # no temp leftovers
 
 
+def test_a_run_records_where_its_seconds_went(e2e_run):
+    """summary.json's phases: every phase named, none negative, the training
+    steps and the evaluation nonzero (this run trains and evaluates), their
+    sum within the whole command; and the same breakdown printed last."""
+    from keras_gan.cli.phases import PHASES
+
+    tmp, result = e2e_run
+    summary = json.loads((tmp / "run" / "summary.json").read_text())
+    phases = summary["phases"]
+    assert list(phases) == list(PHASES)
+    assert all(seconds >= 0 for seconds in phases.values())
+    assert phases["train steps"] > 0 and phases["evaluation"] > 0 and phases["start-up"] > 0
+    assert phases["train steps"] + phases["monitoring"] + phases["evaluation"] >= 0.9 * summary["seconds"]
+    assert sum(phases.values()) <= summary["wall_seconds"] + 1
+    last = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"time: \d+ s in all: start-up \d+ s, .*train steps \d+ s.*", last), last
+
+
 def test_end_to_end_run_is_evaluated_every_epoch_and_at_the_end(e2e_run):
     from tensorboard.backend.event_processing import event_accumulator
 

@@ -12,21 +12,27 @@ from keras_gan.common import layout
 from keras_gan.common.files import atomic_path, remove_tree
 
 
-def write_outputs(args, plan, gan, monitor, trained_steps, seconds, process_start):
-    """Samples, .keras, export and summary; then, and only then, drop the backup."""
-    samples = write_samples(args, gan, monitor)
-    checkpoint = write_checkpoint(args, gan)
-    digest = weights_digest(gan)
-    exported = None if args.no_export else export_generator(args, gan, checkpoint, digest)
-    evaluation = evaluate(args, plan, gan)
-    summary = summarize(args, plan, gan, monitor, trained_steps, seconds, process_start)
+def write_outputs(args, plan, gan, monitor, trained_steps, seconds, clock):
+    """Samples, .keras, export and summary; then, and only then, drop the backup.
+    `clock` (a cli.phases.PhaseClock) times each, and goes into the summary."""
+    with clock.phase("outputs"):
+        samples = write_samples(args, gan, monitor)
+        checkpoint = write_checkpoint(args, gan)
+        digest = weights_digest(gan)
+    with clock.phase("export"):
+        exported = None if args.no_export else export_generator(args, gan, checkpoint, digest)
+    with clock.phase("evaluation"):
+        evaluation = evaluate(args, plan, gan)
+    with clock.phase("outputs"):
+        summary = summarize(args, plan, gan, monitor, trained_steps, seconds, clock.process_start)
     summary.update(weights_sha256=digest, evaluation=evaluation, samples=samples,
-                   checkpoint=checkpoint, export=exported)
+                   checkpoint=checkpoint, export=exported, phases=clock.as_dict())
     with atomic_path(os.path.join(args.logdir, layout.FINISHED_FILE)) as tmp:
         with open(tmp, "w") as f:
             json.dump(summary, f, indent=2)
     remove_tree(plan.backup_dir)  # everything is in place: the run is finished
     print_report(summary, plan)
+    print(clock.line(), flush=True)
     return summary
 
 

@@ -35,8 +35,9 @@ class Plan:
     evaluation: object = None  # (EvaluationData, Classifier), or None: no evaluation
 
 
-def plan_run(args, strategy):
-    """Data, steps, epochs, compile settings and paths; UserError on any mistake."""
+def plan_run(args, strategy, clock=None):
+    """Data, steps, epochs, compile settings and paths; UserError on any mistake.
+    `clock` (a cli.phases.PhaseClock) gets the classifier's seconds."""
     from keras_gan import data
     from keras_gan.training.distribute import check_global_batch, is_chief, is_multi_worker
     from keras_gan.evaluation import reference
@@ -68,7 +69,8 @@ def plan_run(args, strategy):
     if not args.no_eval and chief and strategy.num_replicas_in_sync == 1:
         # Before anything is written: data the evaluation cannot use (no
         # labels) is refused with nothing left behind (tests/test_train_cli.py).
-        plan.evaluation = load_evaluation(args, evaluation_data)
+        with clock.phase("classifier") if clock else contextlib.nullcontext():
+            plan.evaluation = load_evaluation(args, evaluation_data)
     if not chief:
         # Each worker keeps its own backup (two writers of one file collide),
         # at a stable path so that a restarted worker finds it, beside the

@@ -11,6 +11,7 @@ import os
 import time
 
 from keras_gan.cli import build, compile_choice, outputs, plan as planning, runs
+from keras_gan.cli.phases import PhaseClock, step_timer
 from keras_gan.cli.flags import num_classes
 from keras_gan.common import layout
 
@@ -31,7 +32,11 @@ def run(args, process_start):
         from keras_gan.training.distribute import make_strategy
 
         strategy = make_strategy(args.strategy)
-    plan = planning.plan_run(args, strategy)
+    clock = PhaseClock(process_start)
+    clock.add("start-up", time.monotonic() - process_start)
+    started = time.monotonic()
+    plan = planning.plan_run(args, strategy, clock)
+    clock.add("data", time.monotonic() - started - clock.seconds["classifier"])
     if args.fresh:  # the run is unfinished again, from its first epoch
         remove_tree(plan.backup_dir)
         # The old run's TensorBoard events and per-epoch grids too: new events
@@ -49,17 +54,24 @@ def run(args, process_start):
     # Grappler's harmless "remapper failed" line comes while the step is
     # compiled: in the trial, and in fit's first call (then the filter stops).
     with planning.compute_policy(plan.precision), hidden_stderr_lines() as stderr_filter:
-        compile_choice.choose_compile_settings(args, plan, strategy)  # before the seed is set: the trial draws nothing
-        gan, dataset, callbacks = build.build_training(args, plan, strategy)
-        callbacks.insert(0, keras.callbacks.LambdaCallback(
-            on_train_batch_end=lambda batch, logs: stderr_filter.stop()))
-        initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
+        with clock.phase("compile trial"):  # before the seed is set: the trial draws nothing
+            compile_choice.choose_compile_settings(args, plan, strategy)
+        with clock.phase("build"):
+            gan, dataset, callbacks = build.build_training(args, plan, strategy)
+            initial_epoch = backup.restore(gan, plan.backup_dir, strategy)
+        timer = step_timer()
+        callbacks[:0] = [timer, keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs: stderr_filter.stop())]
         if initial_epoch:
             print(f"resumed from the backup of epoch {initial_epoch} in {plan.backup_dir}", flush=True)
         seconds = fit(gan, dataset, plan, callbacks, initial_epoch, args.verbose)
+        evaluating = sum(getattr(c, "seconds_measuring", 0.0) for c in callbacks)
+        clock.add("train steps", timer.seconds)
+        clock.add("evaluation", evaluating)
+        clock.add("monitoring", max(seconds - timer.seconds - evaluating, 0.0))
         trained_steps = (plan.epochs - initial_epoch) * plan.steps
         (monitor,) = (c for c in callbacks if isinstance(c, GANMonitor))
-        return outputs.write_outputs(args, plan, gan, monitor, trained_steps, seconds, process_start)
+        return outputs.write_outputs(args, plan, gan, monitor, trained_steps, seconds, clock)
 
 
 def fit(gan, dataset, plan, callbacks, initial_epoch, verbose):

@@ -12,6 +12,7 @@ classifier reads as the class asked for. When the classes covered drop below
 
 import os
 import sys
+import time
 
 import keras
 import numpy as np
@@ -34,6 +35,7 @@ class QualityMonitor(keras.callbacks.Callback):
         self.reference_prdc = self.reference[rng.permutation(len(self.reference))[:PRDC_IMAGES]]
         self.collapsed = False
         self.last = None
+        self.seconds_measuring = 0.0  # what the evaluation cost the run (train.py's phases)
 
     def on_train_begin(self, logs=None):
         from keras_gan.training.summaries import create_writer
@@ -72,7 +74,9 @@ class QualityMonitor(keras.callbacks.Callback):
         last_epoch = epoch + 1 == (self.params or {}).get("epochs")
         if (epoch + 1) % self.every and not last_epoch:
             return
+        start = time.monotonic()
         self.last = self.measure()
+        self.seconds_measuring += time.monotonic() - start
         for name, value in self.last.items():
             self.writer.scalar(f"eval/{name}", value, epoch)
         self.writer.flush()

@@ -1,0 +1,67 @@
+"""Where a run's seconds go: the wall time of each phase of train.py, for
+summary.json ("phases") and one printed line at the end.
+
+`fit`'s seconds are split by `StepTimer`, a callback: the time between the
+start and the end of each compiled call is "train steps" (compiling the step
+included, in the first call); the per-epoch evaluation's own seconds are
+"evaluation"; the rest of `fit` is the other callbacks' work ("monitoring":
+grids, TensorBoard, backups).
+"""
+
+import contextlib
+import time
+
+PHASES = ("start-up", "data", "classifier", "compile trial", "build", "train steps", "monitoring",
+          "evaluation", "outputs", "export")
+
+
+class PhaseClock:
+    """Seconds per phase, counted from the process start."""
+
+    def __init__(self, process_start):
+        self.process_start = process_start
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+
+    @contextlib.contextmanager
+    def phase(self, name):
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.add(name, time.monotonic() - start)
+
+    def add(self, name, seconds):
+        if name not in self.seconds:
+            raise ValueError(f"unknown phase {name!r}; expected one of {', '.join(PHASES)}")
+        self.seconds[name] += seconds
+
+    def total(self):
+        return time.monotonic() - self.process_start
+
+    def as_dict(self):
+        return {name: round(seconds, 1) for name, seconds in self.seconds.items()}
+
+    def line(self):
+        """'time: 512 s in all: start-up 8 s, data 2 s, ...' (phases that took no time left out)."""
+        parts = [f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items() if seconds >= 0.5]
+        return f"time: {self.total():.0f} s in all: " + ", ".join(parts)
+
+
+def step_timer():
+    """A Keras callback that sums the seconds inside compiled calls (`.seconds`)."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds, self._start = 0.0, None
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._start = time.monotonic()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self._start is not None:
+                self.seconds += time.monotonic() - self._start
+                self._start = None
+
+    return StepTimer()
