@@ -45,7 +45,7 @@ def parse_args(argv):
     p.add_argument("--repeats", type=int, default=5, help="timings per pass; the median counts")
     p.add_argument("--doc", default=None, help=f"rewrite the {DOC_BEGIN} block of this file")
     args = p.parse_args(argv)
-    from benchmarks.versus_references import parse_cells
+    from benchmarks.versus_cells import parse_cells
 
     cells = parse_cells(args.cell)
     if len(cells) != 1:
@@ -108,7 +108,7 @@ def step_passes(generator, discriminator, m):
             d_loss = tf.reduce_mean(losses.discriminator_loss(real_out, fake_out))
         return g_tape.gradient(g_loss, g_vars), d_tape.gradient(d_loss, d_vars)
 
-    # Forward-pass equivalents (backward = 2 forward), as versus_references counts them.
+    # Forward-pass equivalents (backward = 2 forward), as benchmarks/arithmetic.py counts them.
     return {
         "G forward (the D update's m fakes)": (fakes, (1, 0), "ours"),
         "D forward + backward, m real + m fake": (d_update_gradients, (0, 6), "ours"),
@@ -121,7 +121,7 @@ def layer_rows(model, m):
     """[(name, forward FLOPs per example, function)] for each layer with a kernel."""
     import tensorflow as tf
 
-    from benchmarks.versus_references import layer_forward_flops
+    from benchmarks.arithmetic import layer_forward_flops
 
     rows = []
     for layer in model.layers:
@@ -140,7 +140,7 @@ def profile(args, log):
     import tensorflow as tf
 
     from benchmarks.throughput import machine
-    from benchmarks.versus_references import family_forward_flops, matmul_peak_gflops
+    from benchmarks.arithmetic import family_forward_flops, matmul_peak_gflops
     from keras_gan.model.networks import build_models
 
     peak = matmul_peak_gflops()

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT
 
-from benchmarks import passes, versus_references
+from benchmarks import arithmetic, passes
 
 
 def test_the_sums_and_rates_are_the_passes_own():
@@ -30,11 +30,11 @@ def test_the_passes_count_the_same_arithmetic_as_the_step():
 
     generator, discriminator = build_models("conv")
     table = passes.step_passes(generator, discriminator, 2)
-    g, d = versus_references.family_forward_flops("conv")
+    g, d = arithmetic.family_forward_flops("conv")
     counted = {"ours": 0, "T": 0}
     for _, (g_count, d_count), loop in table.values():
         counted[loop] += g_count * g + d_count * d
-    flops = versus_references.flops_per_image("conv")
+    flops = arithmetic.flops_per_image("conv")
     assert counted["ours"] == pytest.approx(flops["algorithm_1"])
     assert counted["T"] == pytest.approx(flops["tutorial"])
     # And each pass runs: the gradients it returns are of the right variables.

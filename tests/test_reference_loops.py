@@ -1,5 +1,6 @@
 """The reference loops (T, K) of benchmarks/reference_loops.py and the
-command that times them against ours, benchmarks/versus_references.py.
+command that times them against ours, benchmarks/versus_references.py (with
+its parts: arithmetic.py, versus_cells.py, versus_report.py).
 
 They train the project's real models (the benchmark's point), so each test
 runs the small MLP family for a few steps at batch 8.
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks import reference_loops, versus_references
+from benchmarks import arithmetic, reference_loops, versus_cells, versus_references, versus_report
 from conftest import ROOT
 from keras_gan.common.options import UserError
 
@@ -106,12 +107,12 @@ def test_keras_io_trains_through_fit_with_compile_defaults(images):
 
 
 def test_flops_per_image_are_the_anchor_figures():
-    conv, mlp = (versus_references.flops_per_image(f) for f in ("conv", "mlp"))
+    conv, mlp = (arithmetic.flops_per_image(f) for f in ("conv", "mlp"))
     assert (conv["algorithm_1"], conv["tutorial"]) == (69_954_048, 56_526_336)
     assert (mlp["algorithm_1"], mlp["tutorial"]) == (14_731_520, 12_462_080)
     # k D updates per G update: the G update is shared by k m real images.
-    g, d = versus_references.family_forward_flops("conv")
-    four = versus_references.flops_per_image("conv", k=4)["algorithm_1"]
+    g, d = arithmetic.family_forward_flops("conv")
+    four = arithmetic.flops_per_image("conv", k=4)["algorithm_1"]
     assert four == g + 6 * d + (3 * g + 3 * d) / 4
 
 
@@ -120,7 +121,7 @@ def test_flops_per_image_are_the_anchor_figures():
 )
 def test_bad_cells_are_refused(cells):
     with pytest.raises(UserError, match="--cells"):
-        versus_references.parse_cells(cells)
+        versus_cells.parse_cells(cells)
 
 
 def test_bad_cell_on_the_command_line_is_one_line(capsys):
@@ -149,8 +150,8 @@ def test_the_command_end_to_end(tmp_path, capsys):
     # Ours runs what train.py's compile trial found fastest among its four candidates.
     trial = ours["trial"]["images_per_second"]
     assert set(trial) == {"XLA on/2", "XLA on/1", "XLA off/2", "XLA off/1"}
-    assert versus_references.settings_label(ours) == max(trial, key=trial.get)
-    flops = versus_references.flops_per_image("mlp")
+    assert versus_report.settings_label(ours) == max(trial, key=trial.get)
+    flops = arithmetic.flops_per_image("mlp")
     assert ours["own_gflops"] == pytest.approx(ours["images_per_second"] * flops["algorithm_1"] / 1e9)
     assert cell["variants"]["T"]["own_gflops"] == pytest.approx(
         cell["variants"]["T"]["images_per_second"] * flops["tutorial"] / 1e9)
@@ -161,7 +162,7 @@ def test_the_command_end_to_end(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| mlp, m 8 (2 steps) |" in table
     after = doc.read_text()
-    begin, end = versus_references.DOC_BEGIN, versus_references.DOC_END
+    begin, end = versus_report.DOC_BEGIN, versus_report.DOC_END
     assert table.strip() in after
     # Only the block changed.
     assert after.split(begin)[0] == before.split(begin)[0]
@@ -186,7 +187,7 @@ def test_targets_are_judged_on_the_measured_figures():
 
     results = {"cells": [cell("mlp-64", 1.0, 1.29, 900.0, 900.0, 0.9),
                          cell("conv-256", 0.99, 1.3, 1000.0, 999.0, 0.6)]}
-    lines = versus_references.targets_markdown(results)
+    lines = versus_report.targets_markdown(results)
     assert "| ours ≥ 1.0× T | **met** (1.00) | missed (0.99) |" in lines
     assert "| ours ≥ 1.3× K | missed (1.29) | **met** (1.30) |" in lines
     assert "| peak RSS ≤ T's, ours' first run | **met** (+0 MB) | missed (+1 MB) |" in lines
