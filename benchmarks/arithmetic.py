@@ -61,7 +61,7 @@ def flops_per_image(family, k=1):
         3 G + 8 D.
     With G, D the forward FLOPs per example, conv: G 10.18 M, D 3.25 M ->
     69.95 M (T: 56.5 M); MLP: G 1.14 M, D 1.13 M -> 14.73 M (T: 12.5 M), the
-    figures of ../shared/notes/anchors.md.
+    figures measured for docs/performance.md.
     """
     g, d = family_forward_flops(family)
     return {"algorithm_1": g + 6 * d + (3 * g + 3 * d) / k, "tutorial": 3 * g + 8 * d}
