@@ -89,14 +89,43 @@ def test_training_equals_algorithm_1_written_out_in_numpy(k, kind, smoothing, r1
     assert int(gan.g_optimizer.iterations) == steps
 
 
+class RecordCalls(keras.layers.Layer):
+    """Identity layer for D's input that remembers, for each of D's last `rows`
+    calls, how many updates each optimizer had applied then and the largest
+    input value: (d_iterations, g_iterations, max x), in the order of the calls."""
+
+    def __init__(self, rows, **kwargs):
+        super().__init__(**kwargs)
+        self.rows = rows
+        self.optimizers = None  # (d_optimizer, g_optimizer), set once they exist
+
+    def build(self, input_shape):
+        self.seen = self.add_weight(shape=(self.rows, 3), initializer="zeros", trainable=False)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def call(self, x):
+        d_optimizer, g_optimizer = self.optimizers
+        row = ops.stack([ops.cast(d_optimizer.iterations, "float32"),
+                         ops.cast(g_optimizer.iterations, "float32"), ops.max(x)])
+        self.seen.assign(ops.concatenate([self.seen[1:], ops.reshape(row, (1, 3))]))
+        return x
+
+
 def test_k_discriminator_updates_each_on_its_own_batch_then_one_generator_update():
+    """The order of the updates, read inside the compiled step: D is called twice in
+    each of its k updates (its real batch i and fakes), every call seeing the updates
+    applied so far; G's update calls D once more, after all k D updates and before
+    the next step. G first, or G between two D updates, changes the counts D sees."""
     k, m = 3, 4
-    recorder = RecordMaxInput()
+    recorder = RecordCalls(rows=2 * k + 1)  # the last step's D calls
     image = keras.Input((28, 28, 1))
     logit = keras.layers.Dense(1)(keras.layers.Flatten()(recorder(image)))
     generator, _ = build_models("mlp", latent_dim=8)
     gan = GAN(generator, keras.Model(image, logit), k=k, seed=0)
     gan.compile()
+    recorder.optimizers = (gan.d_optimizer, gan.g_optimizer)
     # Real batch i is filled with the value 10 + i; fakes are tanh, in (-1, 1).
     real = np.concatenate([np.full((m, 28, 28, 1), 10.0 + i, np.float32) for i in range(k)])
     step = real.reshape(k, m, 28, 28, 1).transpose(1, 0, 2, 3, 4).reshape(-1, 28, 28, 1)
@@ -105,10 +134,13 @@ def test_k_discriminator_updates_each_on_its_own_batch_then_one_generator_update
     assert int(gan.d_optimizer.iterations) == 2 * k
     assert int(gan.g_optimizer.iterations) == 2
     seen = arr(recorder.seen)
-    # Last step's D calls: real_1, fake, real_2, fake, real_3, fake; then G's fake.
-    real_maxima = [v for v in seen if v > 5.0]
-    assert real_maxima == [10.0, 11.0, 12.0]
-    assert all(v <= 1.0 for v in seen[-7:] if v not in real_maxima)
+    # The second step starts after k D updates and 1 G update.
+    clocks = [(int(d), int(g)) for d, g, _ in seen]
+    assert clocks == [(k, 1), (k, 1), (k + 1, 1), (k + 1, 1), (k + 2, 1), (k + 2, 1), (2 * k, 1)], clocks
+    for i in range(k):  # D update i: its own real batch (10 + i) and one batch of fakes
+        assert sorted(seen[2 * i: 2 * i + 2, 2].tolist(), reverse=True)[0] == 10.0 + i
+        assert min(seen[2 * i: 2 * i + 2, 2]) <= 1.0
+    assert seen[-1, 2] <= 1.0  # G's update: D sees fakes only
 
 
 def test_metrics_at_an_undecided_discriminator():
