@@ -304,7 +304,7 @@ def test_exported_generator_loads_without_keras_gan_and_matches(e2e_run):
 
 
 def test_export_command_adds_the_next_version(e2e_run, capsys):
-    from keras_gan.outputs import saved_model as export
+    from keras_gan import export
 
     tmp, result = e2e_run
     assert result.returncode == 0, result.stderr[-2000:]
