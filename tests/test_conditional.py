@@ -290,11 +290,12 @@ def test_generate_script_refuses_labels_for_an_unconditional_export(tmp_path, ca
     assert not png.exists()
 
 
-def test_serving_docs_show_conditional_bodies_the_code_makes_and_the_export_answers(conditional_export):
+def test_serving_docs_show_conditional_bodies_the_code_makes_and_the_loaded_export_answers(conditional_export):
     """docs/serving.md's conditional JSON examples are what rest_predict_body
-    makes, and served (TF Serving's REST semantics) they give the right images."""
+    makes, and fed to the loaded export by TF Serving's REST rules (`feed_rest_body`,
+    no server) they give the right images."""
     from keras_gan.outputs.saved_model import rest_predict_body
-    from test_export import serve_rest
+    from test_export import feed_rest_body
 
     gan, _, loaded = conditional_export
     text = open(os.path.join(os.path.dirname(__file__), "..", "docs", "serving.md")).read()
@@ -311,11 +312,12 @@ def test_serving_docs_show_conditional_bodies_the_code_makes_and_the_export_answ
             expected = gan.generate(3, seed=1, labels=[7, 7, 7])
         body = rest_predict_body(signature_name, inputs, columnar=form == "columnar")
         assert json.loads(block) == body
-        np.testing.assert_allclose(serve_rest(loaded.signatures, body)["images"], expected, atol=1e-5)
+        np.testing.assert_allclose(feed_rest_body(loaded.signatures, body)["images"], expected, atol=1e-5)
 
 
-def test_grpc_predict_request_for_sample_class_round_trips(conditional_export):
-    """docs/serving.md's conditional gRPC request: serialized, parsed, fed, answered."""
+def test_grpc_predict_contract_for_sample_class_without_a_server(conditional_export):
+    """docs/serving.md's conditional gRPC request: serialized and parsed; the test plays
+    the server (fed to the loaded signature, answered in a PredictResponse), no TF Serving."""
     from tensorflow_serving.apis import predict_pb2
 
     gan, _, loaded = conditional_export

@@ -1,4 +1,7 @@
-"""The exported generator, checked the way TF Serving and a stranger use it."""
+"""The exported generator, checked the way a stranger uses it (saved_model_cli, a fresh
+process, generate.py) and against TF Serving's request/response contract. The TF Serving
+binary itself is never run: the contract tests play the server's part in this process
+(docs/serving.md, "What was verified, and what was not")."""
 
 import json
 import os
@@ -168,8 +171,11 @@ def test_saved_model_cli_show_and_run(exported_conv, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "b" / "images.npy"), gan.generate(3, seed=8), atol=1e-6)
 
 
-def test_tf_serving_grpc_predict_request_round_trip(exported):
-    """Build PredictRequests as a gRPC client would, serialize, parse, feed, answer."""
+def test_grpc_predict_contract_request_and_response_protos_without_a_server(exported):
+    """The gRPC contract, no server: PredictRequests built as a gRPC client would,
+    serialized and parsed; this test then does the server's part (tf.make_ndarray,
+    the loaded signature, a PredictResponse), and the client's parse of the response
+    gives GAN.generate's images. TF Serving's own decoding is not exercised."""
     from tensorflow_serving.apis import predict_pb2
 
     gan, path = exported
@@ -197,8 +203,10 @@ def test_tf_serving_grpc_predict_request_round_trip(exported):
         np.testing.assert_allclose(images, expected, atol=1e-6)
 
 
-def serve_rest(sigs, body):
-    """TF Serving's REST :predict semantics: rows are stacked per input name."""
+def feed_rest_body(sigs, body):
+    """This test's own reading of TF Serving's documented REST :predict rules (rows
+    stacked per input name, "inputs" taken as they are), fed to the loaded signature.
+    A stand-in for the server, not the server."""
     body = json.loads(json.dumps(body))  # what goes over the wire
     signature = sigs[body.get("signature_name", "serving_default")]
     specs = signature.structured_input_signature[1]
@@ -211,14 +219,16 @@ def serve_rest(sigs, body):
     return {k: v.numpy() for k, v in signature(**feed).items()}
 
 
-def test_rest_bodies_row_and_columnar_work(exported):
+def test_rest_predict_contract_row_and_columnar_bodies_without_a_server(exported):
+    """rest_predict_body's row and columnar bodies, through JSON and `feed_rest_body`
+    (the REST rules, not TF Serving), give GAN.generate's images; `sample` refuses rows."""
     gan, path = exported
     sigs = signatures(path)
     z = gan.latent_vectors(2, seed=6)
     for columnar in (False, True):
-        out = serve_rest(sigs, rest_predict_body("serving_default", {"z": z}, columnar))
+        out = feed_rest_body(sigs, rest_predict_body("serving_default", {"z": z}, columnar))
         np.testing.assert_allclose(out["images"], gan.generate(2, seed=6), atol=1e-5)
-    out = serve_rest(sigs, rest_predict_body("sample", {"num_samples": 2, "seed": 6}, columnar=True))
+    out = feed_rest_body(sigs, rest_predict_body("sample", {"num_samples": 2, "seed": 6}, columnar=True))
     np.testing.assert_allclose(out["images"], gan.generate(2, seed=6), atol=1e-6)
     with pytest.raises(ValueError, match="row form"):
         rest_predict_body("sample", {"num_samples": 2, "seed": 6})
@@ -338,3 +348,13 @@ def test_export_from_a_run_trained_under_mirrored_strategy(tmp_path, family="con
     sample = signatures(str(tmp_path / "1"))["sample"]
     images = sample(num_samples=tf.constant(3), seed=tf.constant(1))["images"].numpy()
     np.testing.assert_allclose(images, np.load(tmp_path / "expected.npy"), atol=1e-6)
+
+
+def test_serving_docs_name_only_tests_that_exist():
+    """docs/serving.md's account of what is verified names tests: each must exist."""
+    text = open(os.path.join(ROOT, "docs", "serving.md")).read()
+    named = set(re.findall(r"`(test_\w+)`", text))
+    defined = set()
+    for module in ("test_export.py", "test_conditional.py"):
+        defined |= set(re.findall(r"^def (test_\w+)", open(os.path.join(ROOT, "tests", module)).read(), re.M))
+    assert len(named) >= 6 and named <= defined, named - defined
