@@ -72,13 +72,24 @@ def keras_backend():
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-# A harmless TensorFlow 2.21 message: grappler's remapper cannot fuse a
-# LeakyReLU gradient inside Keras' multi-step loop without XLA, says so at
-# ERROR level, and leaves the graph unfused (the step still runs, and its
-# speed is what the compile trial measures).
+# Harmless TensorFlow 2.21 messages at ERROR level, during training:
 HARMLESS_DURING_TRAINING = re.compile(
-    rb"^E\d{4} [\d:. ]+\d+ meta_optimizer\.cc:\d+\] remapper failed: INVALID_ARGUMENT: "
+    # Grappler's remapper cannot fuse a LeakyReLU gradient inside Keras'
+    # multi-step loop without XLA, says so, and leaves the graph unfused (the
+    # step still runs, and its speed is what the compile trial measures).
+    rb"^E\d{4} [\d:. ]+\d+ (meta_optimizer\.cc:\d+\] remapper failed: INVALID_ARGUMENT: "
     rb"Mutation::Apply error: fanout .*LeakyReluGrad"
+    # A step loaded from the persistent XLA cache (keras_gan/training/
+    # compile_settings.py): TensorFlow reads the binary entry as text first,
+    # and the text parser's complaint is printed before the binary read succeeds ...
+    rb"|text_format\.cc:\d+\] Error parsing text-format tensorflow\.XlaSerializedCacheEntry: "
+    # ... and XLA compares the program's target features with the host's
+    # instruction sets, where its own code-generation preferences
+    # ("+prefer-no-gather", "+prefer-no-scatter": tuning, not instructions)
+    # are never listed, so it warns of a mismatch (and SIGILL) on the very
+    # machine that compiled it. A line naming any other feature is shown.
+    rb"|cpu_aot_loader\.cc:\d+\] Loading XLA:CPU AOT result\. Target machine feature "
+    rb"\+prefer-[\w-]+ is not )"
 )
 
 

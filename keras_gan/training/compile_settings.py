@@ -99,21 +99,57 @@ def cache_path():
 
 
 XLA_CACHE_FLAG = "--tf_xla_persistent_cache_directory"
+XLA_CACHE_DEVICES_FLAG = "--tf_xla_persistent_cache_device_types"
+# Programs compiled for the CPU only: the benefit is measured there
+# (docs/performance.md), and where a GPU runs Keras' "auto" XLA (predict,
+# the evaluation's classifier) outside the stderr filter's span, its loads'
+# harmless lines would be shown.
+XLA_CACHE_DEVICES = "CPU"
+
+
+def xla_cache_key():
+    """This CPU (its instruction sets) and TensorFlow's version, in 16 hex digits."""
+    from importlib import metadata
+
+    from keras_gan.common.machine import cpu_identity
+
+    versions = {}
+    for name in ("tensorflow", "tensorflow-cpu", "tf-nightly"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return cache_key({"cpu": cpu_identity(), "tensorflow": versions})
 
 
 def xla_cache_dir():
-    return os.path.join(os.path.dirname(cache_path()), "xla")
+    """A folder per CPU and TensorFlow version. TensorFlow keys a program by
+    its graph alone, and XLA loads one compiled for another CPU with only a
+    warning ("This could lead to execution errors such as SIGILL"): a cache
+    shared by several machines (a home directory on a cluster) or copied to
+    another must never hand one over."""
+    return os.path.join(os.path.dirname(cache_path()), "xla", xla_cache_key())
 
 
 def enable_xla_cache():
-    """Keep TensorFlow's XLA-compiled programs on disk (beside the choices),
-    so that a later run of the same step loads its program instead of
-    compiling it: measured, 200 MB less peak memory (the compiler's) and
-    the compile seconds saved. Before TensorFlow starts, which reads
-    TF_XLA_FLAGS once; a cache directory the user set is kept."""
+    """Keep TensorFlow's XLA-compiled CPU programs on disk (beside the
+    choices, `xla_cache_dir()`), so that a later run of the same step loads
+    its program instead of compiling it: measured, about 170 MB less peak
+    memory (the compiler's) and the compile seconds saved. Before TensorFlow
+    starts, which reads TF_XLA_FLAGS once; a cache directory the user set is
+    kept.
+
+    Each load prints harmless lines at ERROR level (TensorFlow 2.21: a text
+    parser's complaint, and a feature "mismatch" that is XLA's own tuning
+    flags), which train.py's stderr filter hides (HARMLESS_DURING_TRAINING
+    in keras_gan/common/quiet.py): it spans the compile trial and fit's
+    first call, where a training run on the CPU compiles or loads every XLA
+    program it runs."""
     flags = os.environ.get("TF_XLA_FLAGS", "")
-    if XLA_CACHE_FLAG not in flags:
-        os.environ["TF_XLA_FLAGS"] = f"{flags} {XLA_CACHE_FLAG}={xla_cache_dir()}".strip()
+    if XLA_CACHE_FLAG in flags:
+        return
+    added = f"{XLA_CACHE_FLAG}={xla_cache_dir()}"
+    if XLA_CACHE_DEVICES_FLAG not in flags:
+        added += f" {XLA_CACHE_DEVICES_FLAG}={XLA_CACHE_DEVICES}"
+    os.environ["TF_XLA_FLAGS"] = f"{flags} {added}".strip()
 
 
 def cache_key(config):
