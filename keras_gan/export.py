@@ -43,8 +43,6 @@ def export_checkpoint(argv):
     check_writable_dir(args.export_dir, "--export-dir")
     saved_model.use_tensorflow_backend()
     with tensorflow_start():
-        # Importing keras_gan.model.gan registers GAN for deserialization
-        # (`import keras_gan` alone is lazy).
         from keras_gan.model.gan import load_checkpoint
 
     # The generator the run itself would export: with EMA, the averaged weights.
