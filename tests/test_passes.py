@@ -1,5 +1,6 @@
 """benchmarks/passes.py: a step's passes and layers, timed alone, into the doc."""
 
+import collections
 import shutil
 
 import pytest
@@ -22,14 +23,46 @@ def test_the_sums_and_rates_are_the_passes_own():
     assert "| G: Dense -> 8 | 0.500 | 10.00 | 50 (50 %) |" in lines
 
 
-def test_the_passes_count_the_same_arithmetic_as_the_step():
-    """Ours' passes hold Algorithm 1's forward-pass equivalents for k = 1, T's its own."""
-    import keras
+HEAVY_OPS = ("MatMul", "BatchMatMulV2", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter")
 
+
+def heavy_flops(function, *input_signature):
+    """{op type: FLOPs} of the matmuls and convolutions in `function`'s TensorFlow
+    graph, forward and backward, by TensorFlow's profiler statistics."""
+    import tensorflow as tf
+    from tensorflow.python.framework import ops as tf_ops
+    from tensorflow.python.profiler.internal import flops_registry  # noqa: F401 (registers "flops")
+
+    graph = tf.function(function).get_concrete_function(*input_signature).graph
+    flops = collections.Counter()
+    for op in graph.get_operations():
+        assert op.type not in ("StatefulPartitionedCall", "PartitionedCall"), "a nested function"
+        if op.type in HEAVY_OPS:
+            flops[op.type] += int(tf_ops.get_stats_for_node_def(graph, op.node_def, "flops").value)
+    return flops
+
+
+def test_the_passes_count_the_same_arithmetic_as_the_step():
+    """Ours' passes together build exactly the matmuls and convolutions (forward and
+    backward, FLOP for FLOP) of the real GAN.train_step for k = 1, both traced by
+    TensorFlow; and their declared forward-equivalents are Algorithm 1's and T's."""
+    import keras
+    import tensorflow as tf
+
+    from keras_gan import GAN
     from keras_gan.model.networks import build_models
 
+    m = 2
     generator, discriminator = build_models("conv")
-    table = passes.step_passes(generator, discriminator, 2)
+    table = passes.step_passes(generator, discriminator, m)
+    gan = GAN(generator, discriminator, k=1, seed=0)
+    gan.compile()
+    step = heavy_flops(gan.train_step, tf.TensorSpec([m, 28, 28, 1], tf.float32))
+    ours = sum((heavy_flops(function) for function, _, loop in table.values() if loop == "ours"),
+               start=collections.Counter())
+    assert step["Conv2DBackpropFilter"] > 0 and step["MatMul"] > 0  # forward and backward traced
+    assert dict(ours) == dict(step)
+
     g, d = arithmetic.family_forward_flops("conv")
     counted = {"ours": 0, "T": 0}
     for _, (g_count, d_count), loop in table.values():
