@@ -1,6 +1,7 @@
 """The same GAN on JAX and PyTorch: the core training tests on each backend,
 in their own processes, and one GAN file moving between all three backends."""
 
+import importlib.util
 import json
 import os
 import re
@@ -13,7 +14,16 @@ import pytest
 from conftest import ROOT, quiet_environment
 
 OTHER_BACKENDS = ["jax", "torch"]
+MISSING = [name for name in OTHER_BACKENDS if importlib.util.find_spec(name) is None]
 JOB = os.path.join(ROOT, "tests", "multibackend", "portability_job.py")
+
+
+def needs_other_backends():
+    """JAX and PyTorch are pyproject.toml's extras jax and torch (requirements-dev.txt
+    has both): without them these tests skip, all on this one line."""
+    if MISSING:
+        pytest.skip(f"needs the {' and '.join(MISSING)} extra{'s' * (len(MISSING) > 1)}: "
+                    f"pip install '.[{','.join(MISSING)}]'")
 
 
 def run_on(backend, args, timeout=900, extra_env=None):
@@ -27,6 +37,7 @@ def run_on(backend, args, timeout=900, extra_env=None):
 def test_the_core_training_tests_pass_on(backend):
     """tests/multibackend, which the main run covers on TensorFlow, on `backend`:
     every test passes, none is skipped."""
+    needs_other_backends()
     result = run_on(backend, ["-m", "pytest", "--confcutdir", "tests/multibackend", "-p", "no:cacheprovider",
                               "-q", "-W", "ignore", "tests/multibackend"])
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
@@ -39,8 +50,7 @@ def test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others(tmp_path):
     """JAX saves; PyTorch loads it and saves its own; JAX loads PyTorch's;
     TensorFlow (this process) loads both; and `python -m keras_gan.export`,
     started under JAX, exports JAX's generator for TF Serving."""
-    import importlib.util
-
+    needs_other_backends()
     import tensorflow as tf
 
     folder = str(tmp_path)
@@ -83,6 +93,7 @@ def test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others(tmp_path):
 def test_data_parallel_on_jax_trains_exactly_as_one_device():
     """keras.distribution.DataParallel over two XLA host devices (what
     --strategy mirrored makes on JAX): the same history and weights."""
+    needs_other_backends()
     env_flags = "--xla_force_host_platform_device_count=2"
     result = run_on("jax", [os.path.join(ROOT, "tests", "multibackend", "data_parallel_job.py")],
                     extra_env={"XLA_FLAGS": env_flags})
@@ -105,6 +116,7 @@ def test_train_py_on_jax_without_tensorflow_trains_evaluates_and_logs(tmp_path, 
     """A machine with Keras on JAX and no TensorFlow: the data (IDX), the
     training, the evaluation, the pictures and the TensorBoard logs all work;
     only the export is left for a machine that has TensorFlow, and a NOTE says so."""
+    needs_other_backends()
     from keras_gan.evaluation import curves as eval_curves
 
     argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test",
@@ -124,6 +136,7 @@ def test_train_py_on_jax_without_tensorflow_trains_evaluates_and_logs(tmp_path, 
 
 
 def test_train_py_on_pytorch_exports_through_tensorflow(tmp_path, mnist_dir):
+    needs_other_backends()
     import tensorflow as tf
 
     argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test", "--no-eval")
@@ -144,6 +157,7 @@ def test_train_py_on_pytorch_exports_through_tensorflow(tmp_path, mnist_dir):
     ("torch", ["--steps-per-execution", "4"], "--steps-per-execution 4: Keras on PyTorch runs one step per call"),
 ])
 def test_what_a_backend_cannot_do_is_one_line_error(tmp_path, mnist_dir, backend, flags, message):
+    needs_other_backends()
     argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test", "--no-eval", *flags)
     result = run_on(backend, [TRAIN, *argv])
     assert result.returncode == 2
@@ -157,6 +171,8 @@ def test_a_killed_jax_run_resumes_to_the_same_weights(tmp_path, mnist_dir):
     DiffAugment: killed in epoch 2 and rerun, it ends with the weights of an
     uninterrupted run (the NumPy pipeline, the backups and the restored
     noise state together)."""
+    needs_other_backends()
+
     def argv(name):
         return tiny_run(tmp_path, name, "--model", "conv", "--data-dir", mnist_dir, "--split", "test",
                         "--no-eval", "--no-export", "--augmentation", "translation,cutout",
@@ -186,6 +202,7 @@ def test_the_backends_page_quotes_the_real_code():
 def test_the_pytorch_reference_loop_trains_the_same_networks():
     """benchmarks/torch_reference.py (the yardstick of benchmarks/backends.py):
     the same trainable parameter counts as keras_gan.model.networks, and its loop trains."""
+    needs_other_backends()
     import torch
 
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
