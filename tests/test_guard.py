@@ -151,7 +151,7 @@ FLAG_VALUES = {  # valid and invalid values; every valid combination is a run of
     "--steps": st.sampled_from(["1", "0", "1e4"]),
 }
 SWITCHES = ["--no-download", "--fresh", "--bogus-flag", "--conditional"]
-EXPECTED = {  # flag -> (key in built_gan, how its value reads there); the rest: run.json
+EXPECTED = {  # flag -> (key in built_gan, how its value reads there)
     "--k": ("k", int), "--generator-loss": ("generator_loss", str),
     "--label-smoothing": ("label_smoothing", float), "--r1-gamma": ("r1_gamma", float),
     "--latent-dim": ("latent_dim", int), "--ema": ("ema", float),
