@@ -6,6 +6,7 @@ from outside the shipped code (which has no hook for it).
 POINT is one of
     step:N            the end of the first compiled call that reaches generator
                       step N (mid-epoch, before that epoch's backup);
+    epoch_end:N       epoch N's backup written, epoch N + 1 not begun;
     after_fit         training done, no output written yet;
     after_samples     samples.png written;
     after_checkpoint  gan.keras written;
@@ -22,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from keras_gan import train  # noqa: E402
 from keras_gan.cli import build, outputs, program  # noqa: E402
+from keras_gan.training.backup import EpochBackup  # noqa: E402
 
 # The step after which each point kills: (module, function name).
 AFTER = {
@@ -65,13 +67,27 @@ def kill_at_step(n):
     build.build_training = with_kill
 
 
+def kill_after_backup(n):
+    """EpochBackup (the last callback), killing once epoch n's backup is written."""
+    write_backup = EpochBackup.on_epoch_end
+
+    def write_then_die(self, epoch, logs=None):
+        write_backup(self, epoch, logs)
+        if epoch + 1 == n:
+            die()
+
+    EpochBackup.on_epoch_end = write_then_die
+
+
 def main(point, argv):
     if point.startswith("step:"):
         kill_at_step(int(point[len("step:"):]))
+    elif point.startswith("epoch_end:"):
+        kill_after_backup(int(point[len("epoch_end:"):]))
     elif point in AFTER:
         kill_after(*AFTER[point])
     else:
-        sys.exit(f"kill_at.py: unknown point {point!r}; expected step:N or one of {', '.join(AFTER)}")
+        sys.exit(f"kill_at.py: unknown point {point!r}; expected step:N, epoch_end:N or one of {', '.join(AFTER)}")
     return train.main(argv)
 
 

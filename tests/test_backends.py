@@ -181,26 +181,28 @@ def test_what_a_backend_cannot_do_is_one_line_error(tmp_path, mnist_dir, backend
     assert "Traceback" not in result.stderr
 
 
-def test_a_killed_jax_run_resumes_to_the_same_weights(tmp_path, mnist_dir):
-    """JAX, fused steps (2 per call), the conv GAN with its Dropout, R1, EMA and
-    DiffAugment: killed in epoch 2 and rerun, it ends with the weights of an
-    uninterrupted run (the NumPy pipeline, the backups and the restored
-    noise state together)."""
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_a_killed_run_resumes_to_the_same_weights(backend, tmp_path, mnist_dir):
+    """The conv GAN with its Dropout, R1, EMA and DiffAugment (on JAX with
+    fused steps, 2 per call; PyTorch runs one step per call): killed in epoch 2
+    and rerun, it ends with the weights of an uninterrupted run (the NumPy
+    pipeline, the backups and the restored noise state together)."""
     needs_other_backends()
+    fused = ["--steps-per-execution", "2"] if backend == "jax" else []
 
     def argv(name):
         return tiny_run(tmp_path, name, "--model", "conv", "--data-dir", mnist_dir, "--split", "test",
                         "--no-eval", "--no-export", "--augmentation", "translation,cutout",
-                        "--steps-per-epoch", "4", "--steps-per-execution", "2")
+                        "--steps-per-epoch", "4", *fused)
 
     def digest(result):
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
         return re.search(r"weights sha256: ([0-9a-f]{64})", result.stdout).group(1)
 
-    reference = digest(run_on("jax", [TRAIN, *argv("reference")]))
-    killed = run_on("jax", [KILL_AT, "step:6", *argv("killed")])
-    assert killed.returncode == -9
-    resumed = run_on("jax", [TRAIN, *argv("killed")])
+    reference = digest(run_on(backend, [TRAIN, *argv("reference")]))
+    killed = run_on(backend, [KILL_AT, "step:6", *argv("killed")])
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    resumed = run_on(backend, [TRAIN, *argv("killed")])
     assert "resumed from the backup of epoch 1" in resumed.stdout
     assert digest(resumed) == reference
 

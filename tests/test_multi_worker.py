@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 
 from conftest import ROOT, free_port
 from keras_gan.training.backup import last_epoch
@@ -50,12 +52,22 @@ def mlp_worker(mnist_dir, tmp_path, seed, epochs, steps, *flags, kill_at=None):
         "--logdir", str(tmp_path / "run"), *flags]
 
 
-def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path, mnist_dir):
-    command = mlp_worker(mnist_dir, tmp_path, 3, 2, 3, "--samples", "9",
-                         "--export-dir", str(tmp_path / "export"))
+SEED, EPOCHS, STEPS = 5, 4, 2  # the uninterrupted run, and the killed one it is compared with
 
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, mnist_dir):
+    """(run directory's parent, outputs) of a two-worker run that nothing interrupts."""
+    tmp_path = tmp_path_factory.mktemp("cluster")
+    command = mlp_worker(mnist_dir, tmp_path, SEED, EPOCHS, STEPS, "--samples", "4",
+                         "--export-dir", str(tmp_path / "export"))
     codes, outputs = run_cluster(command, tmp_path)
     assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    return tmp_path, outputs
+
+
+def test_two_workers_train_identically_and_only_the_chief_writes(uninterrupted):
+    tmp_path, outputs = uninterrupted
     digests = [re.search(r"weights sha256: ([0-9a-f]{64})", out).group(1) for out in outputs]
     assert digests[0] == digests[1]
     assert "replica(s)" in outputs[0] and "over 2 replica(s)" in outputs[0]
@@ -64,7 +76,7 @@ def test_two_workers_train_identically_and_only_the_chief_writes(tmp_path, mnist
     assert sorted(os.listdir(tmp_path / "export")) == ["1"]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["weights_sha256"] == digests[0]
-    assert summary["steps"] == 6
+    assert summary["steps"] == EPOCHS * STEPS
 
 
 def test_each_example_is_seen_once_per_epoch_across_workers(tmp_path):
@@ -131,12 +143,14 @@ def test_global_batch_not_divisible_by_replicas_exits_2_on_every_worker(tmp_path
     assert not (tmp_path / "run").exists()
 
 
-def test_workers_whose_backups_differ_by_an_epoch_agree_on_where_to_resume(tmp_path, mnist_dir):
+def test_workers_whose_backups_differ_by_an_epoch_agree_on_where_to_resume(tmp_path, mnist_dir,
+                                                                        uninterrupted):
     """A worker killed while writing its last backup is one epoch behind the
-    others: all resume from the newest epoch every worker has."""
-    epochs, steps = 4, 2
-    command = mlp_worker(mnist_dir, tmp_path, 5, epochs, steps, "--samples", "4", "--no-export")
-    killed = mlp_worker(mnist_dir, tmp_path, 5, epochs, steps, "--samples", "4", "--no-export",
+    others: all resume from the newest epoch every worker has, and end with
+    the weights of the uninterrupted run."""
+    epochs, steps = EPOCHS, STEPS
+    command = mlp_worker(mnist_dir, tmp_path, SEED, epochs, steps, "--samples", "4", "--no-export")
+    killed = mlp_worker(mnist_dir, tmp_path, SEED, epochs, steps, "--samples", "4", "--no-export",
                         kill_at="after_fit")
 
     backups = [tmp_path / "run" / "backup", tmp_path / "run" / "backup-worker-1"]
@@ -153,3 +167,5 @@ def test_workers_whose_backups_differ_by_an_epoch_agree_on_where_to_resume(tmp_p
     digests = [re.search(r"weights sha256: ([0-9a-f]{64})", out).group(1) for out in outputs]
     assert digests[0] == digests[1]
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == epochs * steps
+    reference = json.loads((uninterrupted[0] / "run" / "summary.json").read_text())["weights_sha256"]
+    assert digests[0] == reference

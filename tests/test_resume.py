@@ -38,33 +38,43 @@ def uninterrupted(tmp_path_factory, mnist_dir):
     return tmp, digest(result), summary
 
 
-@pytest.mark.parametrize("point", ["step:3", "step:10", "after_fit", "after_export"])
-def test_killed_run_resumes_to_bit_identical_weights(uninterrupted, mnist_dir, point):
-    """step:3 dies in epoch 1 (no backup yet), step:10 in the middle of epoch
-    2, after_fit once training is done, after_export with every file but the
-    summary written."""
+# Each point, and what the run killed there has done when it dies (it began
+# where the previous kill left the run): its "resumed from" line, or None.
+KILL_POINTS = [
+    ("step:3", None),  # epoch 1, before its backup
+    ("step:10", None),  # mid-epoch 2: epoch 1 from scratch again, then its backup
+    ("epoch_end:2", "resumed from the backup of epoch 1"),  # right after epoch 2's backup
+    ("after_fit", "resumed from the backup of epoch 2"),  # epoch 3 trained, nothing written
+    ("after_samples", "resumed from the backup of epoch 3"),  # samples.png written
+    ("after_checkpoint", "resumed from the backup of epoch 3"),  # gan.keras written
+    ("after_export", "resumed from the backup of epoch 3"),  # every file but summary.json
+]
+
+
+def test_a_run_killed_at_every_point_in_turn_ends_bit_identical(uninterrupted, mnist_dir):
+    """SIGKILL at each point in turn, the same command again each time: the
+    run ends with the weights, metrics and files of an uninterrupted run."""
     tmp, reference, reference_summary = uninterrupted
-    argv = command(mnist_dir, tmp, point.replace(":", "-"))
-    killed = run_cli(*argv, kill_at=point)
-    assert killed.returncode == -signal.SIGKILL
-    run = tmp / point.replace(":", "-")
-    assert not (run / "summary.json").exists()
+    argv = command(mnist_dir, tmp, "killed")
+    run = tmp / "killed"
+    for point, resumed_from in KILL_POINTS:
+        killed = run_cli(*argv, kill_at=point)
+        assert killed.returncode == -signal.SIGKILL, (point, killed.stderr[-2000:])
+        assert not (run / "summary.json").exists(), point
+        if resumed_from:
+            assert resumed_from in killed.stdout, (point, killed.stdout[-2000:])
+        else:
+            assert "resumed from" not in killed.stdout, point
 
     resumed = run_cli(*argv)
     assert digest(resumed) == reference
-    if point == "step:3":
-        assert "resumed from" not in resumed.stdout  # nothing to resume: epoch 1 again
-    elif point == "step:10":
-        assert "resumed from the backup of epoch 1" in resumed.stdout
-        assert "trained 14 steps" in resumed.stdout
-    else:
-        assert "resumed from the backup of epoch 3" in resumed.stdout
-        assert "training was already complete" in resumed.stdout
+    assert "resumed from the backup of epoch 3" in resumed.stdout
+    assert "training was already complete" in resumed.stdout
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == EPOCHS * STEPS
     assert summary["final_metrics"] == reference_summary["final_metrics"]
-    # One export, even when the killed process had already written it.
-    assert os.listdir(tmp / f"export-{run.name}") == ["1"]
+    # One export, though a killed process had already written it.
+    assert os.listdir(tmp / "export-killed") == ["1"]
     assert not (run / "backup").exists()
     # The monitoring files cover the whole run, not only the last process.
     with Image.open(run / "progress.gif") as gif:
