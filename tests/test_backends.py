@@ -95,7 +95,7 @@ def test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others(tmp_path):
                                        err_msg=f"{backend}: {name}")
 
     export_dir = str(tmp_path / "export")
-    result = run_on("jax", ["-m", "keras_gan.outputs.saved_model", "--checkpoint", os.path.join(folder, "gan-jax.keras"),
+    result = run_on("jax", ["-m", "keras_gan.export", "--checkpoint", os.path.join(folder, "gan-jax.keras"),
                             "--export-dir", export_dir])
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == os.path.join(export_dir, "1")

@@ -301,7 +301,7 @@ def test_generate_writes_both_files_or_neither(exported, tmp_path, monkeypatch, 
 def export_cli(*argv, cwd):
     """`python -m keras_gan.export` in a fresh process, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "keras_gan.outputs.saved_model", *argv], capture_output=True, text=True,
+        [sys.executable, "-m", "keras_gan.export", *argv], capture_output=True, text=True,
         timeout=300, cwd=cwd, env=dict(quiet_environment(), PYTHONPATH=ROOT),
     )
 
