@@ -324,14 +324,17 @@ def test_grpc_predict_contract_for_sample_class_without_a_server(conditional_exp
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "generator"
     request.model_spec.signature_name = "sample_class"
-    request.inputs["labels"].CopyFrom(tf.make_tensor_proto([7, 7, 1], dtype=tf.int32))
-    request.inputs["seed"].CopyFrom(tf.make_tensor_proto(0, dtype=tf.int32))
+    request.inputs["labels"].CopyFrom(tf.make_tensor_proto([7, 7, 7], dtype=tf.int32))
+    request.inputs["seed"].CopyFrom(tf.make_tensor_proto(1, dtype=tf.int32))
     received = predict_pb2.PredictRequest.FromString(request.SerializeToString())
     feed = {k: tf.constant(tf.make_ndarray(v)) for k, v in received.inputs.items()}
     outputs = loaded.signatures[received.model_spec.signature_name](**feed)
     response = predict_pb2.PredictResponse()
     response.outputs["images"].CopyFrom(tf.make_tensor_proto(outputs["images"].numpy()))
     images = tf.make_ndarray(predict_pb2.PredictResponse.FromString(response.SerializeToString()).outputs["images"])
-    np.testing.assert_allclose(images, gan.generate(3, seed=0, labels=[7, 7, 1]), atol=1e-6)
+    np.testing.assert_allclose(images, gan.generate(3, seed=1, labels=[7, 7, 7]), atol=1e-6)
     text = open(os.path.join(os.path.dirname(__file__), "..", "docs", "serving.md")).read()
-    assert 'request.inputs["labels"].CopyFrom(tf.make_tensor_proto([7, 7, 1], dtype=tf.int32))' in text
+    # The same request as the REST body beside it: three sevens from seed 1.
+    assert 'request.inputs["labels"].CopyFrom(tf.make_tensor_proto([7, 7, 7], dtype=tf.int32))' in text
+    assert 'request.inputs["seed"].CopyFrom(tf.make_tensor_proto(1, dtype=tf.int32))' in text
+    assert '{"signature_name": "sample_class", "inputs": {"labels": [7, 7, 7], "seed": 1}}' in text
