@@ -27,6 +27,8 @@ joins a 28x28 label plane to the image as a second channel.
 | conv generator     | 272,357 | 271,973   |
 """
 
+import random
+
 import keras
 from keras import layers
 
@@ -123,7 +125,12 @@ def conv_discriminator(dropout=0.3, num_classes=None, name="conv_discriminator")
         x = layers.Conv2D(filters, 3, strides=2, padding=padding)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
     x = layers.Flatten()(x)
-    x = layers.Dropout(dropout)(x)
+    # An explicit seed, drawn as Keras draws a default one (the same draw from
+    # Python's random stream, so the same masks on TensorFlow and JAX): without
+    # one, Keras on PyTorch takes Dropout's masks from torch's global RNG, which
+    # no backup holds, and a resumed run would draw other masks than an
+    # uninterrupted one (tests/test_backends.py).
+    x = layers.Dropout(dropout, seed=random.randint(1, int(1e9)))(x)
     logit = layers.Dense(1, name="logit", dtype="float32")(x)
     return keras.Model(inputs, logit, name=name)
 
