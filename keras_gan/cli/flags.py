@@ -216,15 +216,13 @@ def choose_run_dir(args):
     otherwise the same command, run again after a kill, would name another
     seed and be refused as a run with other settings."""
     seed_given = args.seed is not None
-    if args.logdir is not None:
-        saved = None if seed_given or args.fresh else runs.read_settings(args.logdir)
-        if saved and "seed" in saved:
-            args.seed = saved["seed"]
-        elif not seed_given:
-            args.seed = random.SystemRandom().randrange(MAX_SEED + 1)
-        return
-    if not seed_given:
+    saved = None if seed_given or args.fresh or args.logdir is None else runs.read_settings(args.logdir)
+    if saved and "seed" in saved:
+        args.seed = saved["seed"]
+    elif not seed_given:
         args.seed = random.SystemRandom().randrange(MAX_SEED + 1)
+    if args.logdir is not None:
+        return
     settings = runs.settings_of(args)
     found = None if args.fresh else runs.find_unfinished(DEFAULT_RUNS_ROOT, settings, seed_given)
     if found:
