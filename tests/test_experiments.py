@@ -1,104 +1,189 @@
-"""python -m keras_gan.experiments: runs, reads summaries, writes docs/results.md's block."""
+"""python -m keras_gan.experiments: runs, reads summaries, writes docs/results.md's block.
 
-import importlib.util
+One configuration is trained for real (train.py in its own process, then the
+evaluation); the other tables are rendered from runs made by copying that run
+and planting distinct figures in its summary.json, so each cell is checked to
+come from its own run's summary. What command each configuration runs is
+checked on the command itself, and against train.py's own flag parser.
+"""
+
+import json
 import os
 import shutil
+import types
+
+import pytest
 
 from conftest import ROOT
 
-# The default run on PyTorch needs the torch extra; without it that row is left
-# out here (tests/test_backends.py's skip line names the extra).
-TORCH = importlib.util.find_spec("torch") is not None
 
-
-def test_a_quick_grid_writes_the_results_block_from_the_runs(tmp_path, evaluation, monkeypatch):
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory, evaluation):
+    """(argv, doc, runs dir, tmp) after `experiments --only mlp-k1-ns`: one
+    tiny train.py run, evaluated, and its row written into a copy of docs/results.md."""
     from keras_gan import experiments
 
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
-    doc = tmp_path / "results.md"
+    tmp = tmp_path_factory.mktemp("experiments")
+    doc = tmp / "results.md"
     shutil.copy(os.path.join(ROOT, "docs", "results.md"), doc)
-    before = doc.read_text()
-    grid = ["mlp-k1-ns", "conditional", "default", "default-k2", "default-3x", *(["default-torch"] if TORCH else [])]
-    argv = ["--only", *grid, "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
-            "--no-download", "--classifier-dir", evaluation[2], "--runs-dir", str(tmp_path / "runs"),
+    argv = ["--only", "mlp-k1-ns", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
+            "--no-download", "--classifier-dir", evaluation[2], "--runs-dir", str(tmp / "runs"),
             "--doc", str(doc)]
     assert experiments.main(argv) == 0
-    text = doc.read_text()
-    block = text[text.index(experiments.BEGIN):text.index(experiments.END)]
-    assert text.replace(block, "") == before.replace(
-        before[before.index(experiments.BEGIN):before.index(experiments.END)], "")
-    assert "| Adversarial nets (the paper) | 225 ± 2 |" in block
-    row = next(line for line in block.splitlines() if line.startswith("| mlp-k1-ns | 3 | mlp | 1 |"))
-    summary_steps = "4"  # 1 epoch of 4 steps
-    assert f"| {summary_steps} |" in row
-    assert (tmp_path / "images" / "results" / "mlp-k1-ns-s3.png").is_file()
-    assert "(images/results/mlp-k1-ns-s3.png)" in block
-    # The conditional run: in its own table, and its class accuracy read from its summary.
-    import json
+    return argv, doc, tmp / "runs", tmp
 
-    conditional = json.loads((tmp_path / "runs" / "conditional-s3" / "summary.json").read_text())
-    accuracy = conditional["evaluation"]["conditional"]
-    assert conditional["args"]["conditional"] is True
-    prefix = (f"| conditional | 3 | {accuracy['class_accuracy']:.1%} | "
-              f"{accuracy['lowest_class']}: {accuracy['lowest_class_accuracy']:.1%} |")
-    assert any(line.startswith(prefix) for line in block.splitlines())
-    assert any(line.startswith("| conditional | 3 | conv | 1 |") for line in block.splitlines())
-    # k = 1 against k = 2, on the default's budget: a row each, read from their summaries.
-    k2 = json.loads((tmp_path / "runs" / "default-k2-s3" / "summary.json").read_text())
-    budget_run = json.loads((tmp_path / "runs" / "default-s3" / "summary.json").read_text())
-    budget = budget_run["seconds"]
-    assert f"| ÷ floor at {budget:.0f} s (2,000 samples) |" in block
-    assert k2["discriminator_updates"] == 2 * k2["steps"]
-    assert any(line.startswith(f"| default-k2 | 3 | 2 | 2.00 | {k2['seconds']:.0f} |")
-               for line in block.splitlines())
-    assert (tmp_path / "images" / "results" / "k_budget.png").is_file()
-    # The default recipe made longer, beside the default, with its curve.
-    longer = json.loads((tmp_path / "runs" / "default-3x-s3" / "summary.json").read_text())
-    assert any(line.startswith(f"| default-3x | 3 | {longer['steps']:,} | {longer['seconds']:.0f} |")
-               for line in block.splitlines())
-    assert (tmp_path / "images" / "results" / "longer.png").is_file()
-    assert (tmp_path / "images" / "results" / "longer_recognisable.png").is_file()
-    assert (tmp_path / "images" / "results" / "recognisable.png").is_file()
-    assert "![Fréchet ÷ floor against the recognisable share, every run]" in block
-    recognisable = longer["evaluation"]["recognisable"]
-    assert f"| {recognisable['samples']:.2f} / {recognisable['reference']:.2f} |" in block
-    # TensorFlow runs compile with pinned settings, not a trial's: comparable at equal seconds.
-    assert k2["compile"] == budget_run["compile"] == {"jit_compile": True, "steps_per_execution": 4,
-                                                     "fused_steps": 1}
-    if TORCH:
-        # The default run on PyTorch (KERAS_BACKEND from the experiment), beside TensorFlow's.
-        torch_run = json.loads((tmp_path / "runs" / "default-torch-s3" / "summary.json").read_text())
-        assert torch_run["backend"] == "torch"
-        assert torch_run["compile"]["jit_compile"] is False
-        assert any(line.startswith("| default-torch | 3 | conv | 1 |") and line.endswith("| torch |")
-                   for line in block.splitlines())
-        assert any(line.startswith("| default | 3 | conv | 1 |") and line.endswith("| tensorflow |")
-                   for line in block.splitlines())
+
+def block_of(text):
+    from keras_gan import experiments
+
+    return text[text.index(experiments.BEGIN):text.index(experiments.END)]
+
+
+def test_a_real_run_writes_its_row_and_nothing_outside_the_block(real_run):
+    from keras_gan import experiments
+
+    argv, doc, runs, tmp = real_run
+    text, before = doc.read_text(), open(os.path.join(ROOT, "docs", "results.md")).read()
+    assert text.replace(block_of(text), "") == before.replace(block_of(before), "")
+    block = block_of(text)
+    assert "| Adversarial nets (the paper) | 225 ± 2 |" in block
+    summary = json.loads((runs / "mlp-k1-ns-s3" / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["args"]["model"] == "mlp"  # 1 epoch of 4 steps
+    row = next(line for line in block.splitlines() if line.startswith("| mlp-k1-ns | 3 | mlp | 1 |"))
+    e = summary["evaluation"]
+    assert f"| 4 | {summary['seconds']:.0f} |" in row
+    assert f"| {e['frechet_distance']:.2f} | {e['frechet_ratio_to_real']:.1f}× |" in row
+    assert (tmp / "images" / "results" / "mlp-k1-ns-s3.png").is_file()
+    assert "(images/results/mlp-k1-ns-s3.png)" in block
+    # Every other configuration (each with --seeds' one seed) is listed as not run yet.
+    not_run = next(line for line in block.splitlines() if line.startswith("**Not run yet**"))
+    assert f"({len(experiments.CONFIGS) - 1} runs" in not_run and "mlp-k1-ns seed" not in not_run
+    assert "conditional seed 3" in not_run
     # Rerunning reuses the finished run instead of training it again.
-    summary = tmp_path / "runs" / "mlp-k1-ns-s3" / "summary.json"
-    written = summary.stat().st_mtime_ns
+    written = (runs / "mlp-k1-ns-s3" / "summary.json").stat().st_mtime_ns
     assert experiments.main(argv) == 0
-    assert summary.stat().st_mtime_ns == written
-    # ... unless it was trained on the evaluation's reference images (a run
-    # from before they were held out of the GAN's data): that one is trained again.
-    stale = json.loads(summary.read_text())
-    del stale["training_images"]
-    summary.write_text(json.dumps(stale))
-    assert experiments.main(argv) == 0
-    assert json.loads(summary.read_text())["training_images"] == 4000
-    # --render-only trains nothing: the finished runs' rows, and the rest listed as not run.
-    render = ["--render-only", "--only", "mlp-k1-ns", "mlp-k2-ns", "--seeds", "3",
-              "--runs-dir", str(tmp_path / "runs"), "--doc", str(doc)]
+    assert (runs / "mlp-k1-ns-s3" / "summary.json").stat().st_mtime_ns == written
+
+
+def plant(runs, name, seconds, frechet_ratio, recognisable, args=(), **fields):
+    """A finished run `name`-s3: the real run's folder (its samples and its
+    evaluation curve) with a summary.json whose figures are the given ones."""
+    source = runs / "mlp-k1-ns-s3"
+    target = runs / f"{name}-s3"
+    shutil.copytree(source, target)
+    summary = json.loads((source / "summary.json").read_text())
+    summary["args"] = dict(summary["args"], **dict(args))
+    summary["seconds"] = seconds
+    summary["evaluation"] = dict(summary["evaluation"], frechet_ratio_to_real=frechet_ratio,
+                                 recognisable={"samples": recognisable, "reference": 0.97})
+    summary.update(fields)
+    (target / "summary.json").write_text(json.dumps(summary))
+    return summary
+
+
+def test_each_table_reads_its_own_runs_and_only_merges(real_run):
+    """The conditional, k, longer and backend tables and the figures, from
+    runs with distinct figures; a --render-only of other configurations keeps
+    every finished row (merges) and lists the rest as not run."""
+    from keras_gan import experiments
+
+    argv, doc, runs, tmp = real_run
+    accuracy = {"class_accuracy": 0.912, "lowest_class": 8, "lowest_class_accuracy": 0.765,
+                "per_class_accuracy": {str(k): 0.9 + k / 100 if k != 8 else 0.765 for k in range(10)}}
+    conditional = plant(runs, "conditional", 101, 3.1, 0.61, {"conditional": True, "model": "conv"})
+    conditional["evaluation"]["conditional"] = accuracy
+    (runs / "conditional-s3" / "summary.json").write_text(json.dumps(conditional))
+    plant(runs, "default", 200, 4.2, 0.72, {"model": "conv"}, backend="tensorflow")
+    plant(runs, "default-k2", 230, 5.3, 0.68, {"model": "conv", "k": 2}, discriminator_updates=8)
+    plant(runs, "default-3x", 600, 3.3, 0.83, {"model": "conv"}, steps=36000)
+    plant(runs, "default-torch", 400, 4.4, 0.71, {"model": "conv"}, backend="torch")
+
+    render = ["--render-only", "--only", "mlp-k2-ns", "--seeds", "3", "--runs-dir", str(runs),
+              "--doc", str(doc)]
     assert experiments.main(render) == 0
-    text = doc.read_text()
-    assert any(line.startswith("| mlp-k1-ns | 3 | mlp | 1 |") for line in text.splitlines())
-    not_run = next(line for line in text.splitlines() if line.startswith("**Not run yet**"))
-    assert "mlp-k2-ns seed 3" in not_run and "mlp-k1-ns seed" not in not_run
-    assert not (tmp_path / "runs" / "mlp-k2-ns-s3").exists()
-    # --only merges: the rows of finished runs it did not name stay in the tables.
-    assert any(line.startswith("| default-k2 | 3 | 2 | 2.00 |") for line in text.splitlines())
-    assert any(line.startswith("| conditional | 3 | conv | 1 |") for line in text.splitlines())
-    assert f"{len(experiments.CONFIGS) - len(grid)} runs" in not_run  # the grid's configurations finished above
-    empty = ["--render-only", "--seeds", "3", "--runs-dir", str(tmp_path / "none"), "--doc", str(doc)]
-    assert experiments.main(empty) == 2
-    assert experiments.main(["--doc", str(tmp_path / "missing.md")]) == 2
+    lines = block_of(doc.read_text()).splitlines()
+    assert any(line.startswith("| mlp-k1-ns | 3 | mlp | 1 |") for line in lines)  # merged, not replaced
+    assert any(line.startswith("| conditional | 3 | conv | 1 |") and "| 101 |" in line for line in lines)
+    assert "| conditional | 3 | 91.2% | 8: 76.5% | 1 | 0.900 0.910 0.920 0.930 0.940 0.950 0.960 " \
+           "0.970 0.765 0.990 |" in lines
+    # k: the budget is the default run's seconds; each k's row from its own summary.
+    assert any("| ÷ floor at 200 s (2,000 samples) |" in line for line in lines)
+    assert any(line.startswith("| default-k2 | 3 | 2 | 2.00 | 230 |") and line.endswith("| 5.3× |")
+               for line in lines)
+    assert any(line.startswith("| default | 3 | 1 | 1.00 | 200 |") and line.endswith("| 4.2× |")
+               for line in lines)
+    # Longer: its steps, seconds, end ratio and recognisable share.
+    assert any(line.startswith("| default-3x | 3 | 36,000 | 600 |") and line.endswith("| 3.3× | 0.83 / 0.97 |")
+               for line in lines)
+    # Backends: each seed's default beside the other backend's run, named.
+    assert any(line.startswith("| default-torch | 3 | conv | 1 |") and line.endswith("| torch |")
+               for line in lines)
+    assert any(line.startswith("| default | 3 | conv | 1 |") and line.endswith("| tensorflow |")
+               for line in lines)
+    for figure in ("k_budget.png", "longer.png", "longer_recognisable.png", "recognisable.png"):
+        assert (tmp / "images" / "results" / figure).is_file(), figure
+    assert "![Fréchet ÷ floor against the recognisable share, every run]" in "\n".join(lines)
+    not_run = next(line for line in lines if line.startswith("**Not run yet**"))
+    assert "mlp-k2-ns seed 3" in not_run and "default-k2 seed" not in not_run
+    assert f"({len(experiments.CONFIGS) - 6} runs" in not_run
+    assert not (runs / "mlp-k2-ns-s3").exists()  # --render-only trains nothing
+    assert experiments.main(["--render-only", "--seeds", "3", "--runs-dir", str(tmp / "none"),
+                             "--doc", str(doc)]) == 2
+    assert experiments.main(["--doc", str(tmp / "missing.md")]) == 2
+
+
+@pytest.fixture
+def commands(monkeypatch, tmp_path):
+    """run_one's train.py commands and environments, recorded instead of run."""
+    from keras_gan import experiments
+
+    seen = []
+
+    def record(command, env, **kwargs):
+        seen.append((command, env))
+        return types.SimpleNamespace(returncode=0, stdout="", stderr="")
+
+    monkeypatch.setattr(experiments.subprocess, "run", record)
+    return seen
+
+
+def test_each_configuration_runs_train_py_with_flags_it_accepts(commands, tmp_path):
+    """TensorFlow runs compile with pinned settings (runs compared at equal
+    seconds must not differ by what a compile trial chose); the other backends
+    run under their KERAS_BACKEND with their own rules; and train.py's parser
+    accepts every configuration's command."""
+    from keras_gan import experiments
+    from keras_gan.cli import flags
+
+    for name in experiments.CONFIGS:
+        experiments.run_one(name, 0, str(tmp_path), {"--epochs": "1"})
+    assert len(commands) == len(experiments.CONFIGS)
+    for name, (command, env) in zip(experiments.CONFIGS, commands):
+        assert command[1] == os.path.join(ROOT, "train.py")
+        args = flags.parse_args(command[2:])
+        assert args.seed == 0 and args.no_export and args.epochs == 1 and args.steps is None, name
+        assert args.logdir == os.path.join(str(tmp_path), f"{name}-s0")
+        backend = experiments.ENVIRONMENT.get(name, {}).get("KERAS_BACKEND", "tensorflow")
+        assert env["KERAS_BACKEND"] == backend, name
+        if backend == "tensorflow":
+            assert (args.jit_compile, args.steps_per_execution) == ("on", 16), name
+        else:
+            assert args.jit_compile == "auto" and args.steps_per_execution is None, name
+    by_name = {name: flags.parse_args(command[2:]) for name, (command, env) in zip(experiments.CONFIGS, commands)}
+    assert by_name["default-k2"].k == 2 and by_name["conditional"].conditional
+    assert by_name["conv-k1-ns"].learning_rate == 2e-4 and by_name["conv-k1-ns"].r1_gamma == 0
+    assert by_name["default-3x"].epochs == 1  # a length override replaces the config's length
+
+
+def test_a_run_trained_on_the_reference_images_is_trained_again(commands, tmp_path):
+    """A finished run from before the evaluation's images were held out (its
+    summary has no training_images) is run with --fresh; a current one is not."""
+    from keras_gan import experiments
+
+    run = tmp_path / "mlp-k1-ns-s0"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps({"steps": 4}))
+    experiments.run_one("mlp-k1-ns", 0, str(tmp_path), {})
+    (run / "summary.json").write_text(json.dumps({"steps": 4, "training_images": 4000}))
+    experiments.run_one("mlp-k1-ns", 0, str(tmp_path), {})
+    assert "--fresh" in commands[0][0] and "--fresh" not in commands[1][0]
