@@ -104,3 +104,24 @@ def test_readme_names_every_folder_of_the_package():
     missing = [f for f in folders if f"{f}/" not in block]
     assert not missing, f"README's What's inside does not name: {missing}"
     assert "docs/architecture.md" in block
+
+
+def named_tests(text):
+    """The test functions a text names (`test_...`, not a `test_....py` file)."""
+    return set(re.findall(r"\btest_\w+\b(?!\.py)", text))
+
+
+def test_every_test_the_docs_name_exists():
+    """A doc that says "this test proves it" must name a test that is there:
+    tests are merged and renamed, and the docs must follow."""
+    defined = set()
+    for folder, _, files in os.walk(os.path.join(ROOT, "tests")):
+        for name in files:
+            if name.endswith(".py"):
+                defined |= set(re.findall(r"^\s*def (test_\w+)", open(os.path.join(folder, name)).read(), re.M))
+    docs = [os.path.join(ROOT, "README.md")] + [
+        os.path.join(ROOT, "docs", name) for name in os.listdir(os.path.join(ROOT, "docs")) if name.endswith(".md")]
+    gone = {os.path.relpath(path, ROOT): sorted(named_tests(open(path).read()) - defined) for path in docs}
+    gone = {path: names for path, names in gone.items() if names}
+    assert not gone, f"docs name tests that do not exist: {gone}"
+    assert named_tests("`tests/test_resume.py::test_a_run` and test_gone") == {"test_a_run", "test_gone"}

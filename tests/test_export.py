@@ -306,9 +306,11 @@ def export_cli(*argv, cwd):
     )
 
 
-def test_export_command_in_a_fresh_process(tmp_path):
+def test_export_command_in_a_fresh_process(tmp_path, capsys, monkeypatch):
     """The GAN class must be registered by the command itself: nothing else
-    imports keras_gan.model.gan in a fresh process."""
+    imports keras_gan.model.gan in a fresh process. Bad input: one line, exit
+    2 (the two that need a load, in this process: TensorFlow is imported here already)."""
+    from keras_gan import export
     gan = make_gan("mlp")
     gan.save(str(tmp_path / "gan.keras"))
     keras.saving.save_model(gan.generator, str(tmp_path / "generator.keras"))
@@ -322,9 +324,16 @@ def test_export_command_in_a_fresh_process(tmp_path):
         num_samples=tf.constant(3), seed=tf.constant(1))["images"].numpy()
     np.testing.assert_allclose(images, gan.generate(3, seed=1), atol=1e-6)
 
+    monkeypatch.chdir(tmp_path)
     for argv, message in (
         (["--checkpoint", "generator.keras"], "--checkpoint generator.keras: holds a Functional, not a keras_gan GAN."),
         (["--checkpoint", "a-file"], "--checkpoint a-file: cannot load ("),
+    ):
+        assert export.main(argv) == 2, argv
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert lines == [f"python -m keras_gan.export: error: {message}"] or (
+            len(lines) == 1 and lines[0].startswith(f"python -m keras_gan.export: error: {message}")), lines
+    for argv, message in (
         (["--checkpoint", "missing.keras"], "--checkpoint missing.keras: no such file."),
         (["--checkpoint", "gan.keras", "--export-dir", "a-file/out"], "--export-dir a-file/out: not writable"),
         ([], "the following arguments are required: --checkpoint"),
