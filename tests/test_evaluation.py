@@ -249,13 +249,13 @@ def test_class_accuracy_on_known_predictions():
 def test_the_report_reads_the_labels_of_real_digits_and_not_wrong_ones(evaluation):
     data, model, _ = evaluation
     images, labels = data.train_images[::5], data.train_labels[::5]
-    right = report.evaluate(images, data, model, parzen=False, labels=labels)["conditional"]
+    result = report.evaluate(images, data, model, parzen=False, labels=labels)
+    right = result["conditional"]
     wrong = report.evaluate(images, data, model, parzen=False, labels=(labels + 1) % 10)["conditional"]
     assert right["class_accuracy"] > 0.97 and right["lowest_class_accuracy"] > 0.9
     assert wrong["class_accuracy"] < 0.05
     assert "conditional" not in report.evaluate(images, data, model, parzen=False)
-    assert "| conditional: samples classified as the class asked for | " in report.markdown(
-        report.evaluate(images, data, model, parzen=False, labels=labels))
+    assert "| conditional: samples classified as the class asked for | " in report.markdown(result)
 
 
 def test_command_on_a_conditional_checkpoint_and_export(evaluation, mnist_dir, tmp_path, capsys):
