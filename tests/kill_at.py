@@ -1,7 +1,7 @@
 """train.py, killed with SIGKILL at a named point: the tests' fault injection,
 from outside the shipped code (which has no hook for it).
 
-    python tests/kill_at.py POINT [train.py flags]
+    python tests/kill_at.py [--on-cue] POINT [train.py flags]
 
 POINT is one of
     step:N            the end of the first compiled call that reaches generator
@@ -10,9 +10,16 @@ POINT is one of
     after_fit         training done, no output written yet;
     after_samples     samples.png written;
     after_checkpoint  gan.keras written;
-    after_export      the SavedModel written, summary.json not yet.
+    after_export      the SavedModel written, summary.json not yet;
+    never             no kill: train.py's run as it is.
 It wraps the named step of keras_gan/cli (a module attribute the program
 looks up when it calls it), then runs keras_gan.train.main as train.py does.
+
+--on-cue: import the program (and so TensorFlow) first, then wait for a line
+on stdin before running it. A test starts the next process of a sequence
+while the one before still runs, and cues it once that one has ended: the
+start-up of one overlaps the work of the other, and each run still begins
+from what the run before it left on disk.
 """
 
 import os
@@ -86,10 +93,15 @@ def main(point, argv):
         kill_after_backup(int(point[len("epoch_end:"):]))
     elif point in AFTER:
         kill_after(*AFTER[point])
-    else:
-        sys.exit(f"kill_at.py: unknown point {point!r}; expected step:N, epoch_end:N or one of {', '.join(AFTER)}")
+    elif point != "never":
+        sys.exit(f"kill_at.py: unknown point {point!r}; expected step:N, epoch_end:N, never "
+                 f"or one of {', '.join(AFTER)}")
     return train.main(argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2:]))
+    on_cue = sys.argv[1] == "--on-cue"
+    point, argv = sys.argv[1 + on_cue], sys.argv[2 + on_cue:]
+    if on_cue and not sys.stdin.readline():
+        sys.exit("kill_at.py: stdin closed before the cue")
+    sys.exit(main(point, argv))

@@ -1,5 +1,6 @@
 """train.py's choice of XLA and steps per call: flags, static rule, timed trial, cache."""
 
+import concurrent.futures
 import json
 import os
 
@@ -155,12 +156,13 @@ def test_train_py_trial_leaves_the_seeded_run_unchanged(tmp_path, capsys, mnist_
     monkeypatch.setattr(cs, "MIN_RUN_STEPS", 0)
     monkeypatch.setattr(cs, "TRIAL_ROUNDS", 1)
     monkeypatch.setattr(cs, "TRIAL_STEPS", 2)
+    # Steps per call given: XLA on and off are timed (2 settings, not 4).
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--steps", "8",
-            "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "3",
+            "--steps-per-epoch", "4", "--steps-per-execution", "4", "--batch-size", "8", "--seed", "3",
             "--no-export", "--verbose", "0", "--no-eval"]
     assert train.main(argv + ["--logdir", str(tmp_path / "a")]) == 0
     first = capsys.readouterr().out
-    assert "compile: timing 4 settings" in first and "timed trial" in first  # XLA ones among them
+    assert "compile: timing 2 settings" in first and "timed trial" in first  # an XLA one among them
     assert train.main(argv + ["--logdir", str(tmp_path / "b")]) == 0
     assert "cached trial" in capsys.readouterr().out
     a, b = (json.loads((tmp_path / run / "summary.json").read_text()) for run in "ab")
@@ -186,41 +188,72 @@ def test_the_trials_models_leave_keras_automatic_names_alone():
     assert suffix(keras.layers.Dense(1).name) == before + 1
 
 
-def test_a_later_run_loads_the_xla_program_from_the_cache_and_trains_the_same(tmp_path, mnist_dir):
-    """train.py keeps XLA's compiled programs beside the choices, in a folder
-    for this CPU; the second run loads its step from there, the same seed
-    gives the same weights, and neither run prints anything on stderr (a
-    load's harmless lines -- a text-format parse error, XLA's warning of a
-    feature mismatch "that could lead to ... SIGILL" -- are hidden)."""
+@pytest.fixture(scope="module")
+def xla_cache_runs(tmp_path_factory, mnist_dir):
+    """Two train.py runs of one command, one after the other, each in a fresh
+    process with the same cache folder, as a user runs them (train.py filters
+    TensorFlow's noise); started as the module begins, they run on the second
+    core while the in-process tests run. (folder, a future of: the first
+    run's CompletedProcess, files_under the cache's xla/ folder after it,
+    the second run's CompletedProcess.)"""
     import subprocess
     import sys
 
     from conftest import ROOT, quiet_environment
 
+    tmp = tmp_path_factory.mktemp("xla-cache")
+    env = quiet_environment()
+    env.pop("TF_XLA_FLAGS", None)
+    env[cs.CACHE_ENV] = str(tmp / "cache")
+
     def run(name):
-        env = quiet_environment()  # as a user runs it: train.py filters TensorFlow's noise
-        env.pop("TF_XLA_FLAGS", None)
-        env[cs.CACHE_ENV] = str(tmp_path / "cache")
-        result = subprocess.run(
+        return subprocess.run(
             [sys.executable, os.path.join(ROOT, "train.py"), "--model", "mlp", "--data-dir", mnist_dir,
              "--split", "test", "--steps", "4", "--steps-per-epoch", "2", "--batch-size", "8",
              "--jit-compile", "on", "--seed", "2", "--no-eval", "--no-export", "--verbose", "0",
-             "--logdir", str(tmp_path / name)],
+             "--logdir", str(tmp / name)],
             capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
-        assert result.returncode == 0, result.stderr
-        assert result.stderr == ""
-        return json.loads((tmp_path / name / "summary.json").read_text())["weights_sha256"]
 
-    first = run("a")
-    assert os.listdir(tmp_path / "cache" / "xla") == [cs.xla_cache_key()]
-    folder = tmp_path / "cache" / "xla" / cs.xla_cache_key()
-    programs = sorted(os.listdir(folder))
-    assert programs and all(p.endswith(".pb") for p in programs)
-    modified = {p: os.stat(folder / p).st_mtime_ns for p in programs}
-    assert run("b") == first
-    # Loaded, not compiled and written again.
-    assert {p: os.stat(folder / p).st_mtime_ns for p in programs} == modified
-    assert sorted(os.listdir(folder)) == programs
+    def both():
+        first = run("a")
+        written = files_under(tmp / "cache" / "xla")
+        return first, written, run("b")
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="xla-cache-runs") as pool:
+        yield tmp, pool.submit(both)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def started_ahead(request):
+    """Starts xla_cache_runs as the module begins, if a selected test reads it."""
+    if any(item.module is request.module and "xla_cache_runs" in item.fixturenames
+           for item in request.session.items):
+        request.getfixturevalue("xla_cache_runs")
+
+
+def test_a_later_run_loads_the_xla_program_from_the_cache_and_trains_the_same(xla_cache_runs):
+    """train.py keeps XLA's compiled programs beside the choices, in a folder
+    for this CPU; the second run loads its step from there, the same seed
+    gives the same weights, and neither run prints anything on stderr (a
+    load's harmless lines -- a text-format parse error, XLA's warning of a
+    feature mismatch "that could lead to ... SIGILL" -- are hidden)."""
+    tmp, future = xla_cache_runs
+    first, written, second = future.result(timeout=600)
+    for name, result in (("a", first), ("b", second)):
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == "", name
+    programs = sorted(written)
+    assert programs and all(p.startswith(cs.xla_cache_key() + os.sep) and p.endswith(".pb") for p in programs)
+    digests = [json.loads((tmp / run / "summary.json").read_text())["weights_sha256"] for run in "ab"]
+    assert digests[0] == digests[1]
+    # Loaded, not compiled and written again: the same files, unmodified.
+    assert files_under(tmp / "cache" / "xla") == written
+
+
+def files_under(root):
+    """{path relative to `root`: modification time (ns)} of every file below it."""
+    return {os.path.relpath(os.path.join(folder, name), root): os.stat(os.path.join(folder, name)).st_mtime_ns
+            for folder, _, names in os.walk(root) for name in names}
 
 
 def test_the_xla_cache_flags_are_added_once_and_a_users_own_is_kept(monkeypatch, tmp_path):
@@ -268,12 +301,15 @@ def test_a_resumed_run_compiles_as_its_first_part_did(tmp_path, capsys, mnist_di
     assert "compile: XLA off, 2 step(s) per call (timed trial" in capsys.readouterr().out
     assert runs.read_compile_choice(str(logdir)) == (False, 2)
 
+    first = json.loads((logdir / "summary.json").read_text())["weights_sha256"]
+
     runs.mark_unfinished(str(logdir))
     (tmp_path / "cache" / cs.CACHE_FILE).unlink()
     prefer["jit"] = True
     assert train.main(argv) == 0
     assert "compile: XLA off, 2 step(s) per call (as this run chose before" in capsys.readouterr().out
-    assert json.loads((logdir / "summary.json").read_text())["compile"]["jit_compile"] is False
+    summary = json.loads((logdir / "summary.json").read_text())
+    assert summary["compile"]["jit_compile"] is False and summary["weights_sha256"] == first
     assert train.main(argv + ["--fresh"]) == 0
     assert "compile: XLA on, 2 step(s) per call (timed trial" in capsys.readouterr().out
     assert runs.read_compile_choice(str(logdir)) == (True, 2)

