@@ -1,12 +1,21 @@
 """The same GAN on JAX and PyTorch: the core training tests on each backend,
-in their own processes, and one GAN file moving between all three backends."""
+in their own processes, train.py on each (trained, evaluated, exported,
+killed and resumed), and one GAN file moving between all three backends.
 
+Each JAX or PyTorch process is mostly one core's work (imports, tracing,
+XLA compiles), so `started_ahead` starts the processes of the selected tests
+as the module begins, a few at a time (`WORKERS`), and each test waits for
+its own and checks what they did."""
+
+import concurrent.futures
+import contextlib
 import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -15,7 +24,25 @@ from conftest import ROOT, quiet_environment
 
 OTHER_BACKENDS = ["jax", "torch"]
 MISSING = [name for name in OTHER_BACKENDS if importlib.util.find_spec(name) is None]
-JOB = os.path.join(ROOT, "tests", "multibackend", "portability_job.py")
+MULTIBACKEND = os.path.join(ROOT, "tests", "multibackend")
+JOB = os.path.join(MULTIBACKEND, "portability_job.py")
+TRAIN = os.path.join(ROOT, "train.py")
+KILL_AT = os.path.join(ROOT, "tests", "kill_at.py")  # train.py, SIGKILLed at a named point
+WITHOUT_TF = os.path.join(MULTIBACKEND, "without_tensorflow.py")
+CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+WORKERS = max(1, min(4, len(CORES) or os.cpu_count() or 1))  # processes at a time
+
+# JAX's persistent compilation cache, shared by the JAX processes of this test
+# session (under tests/conftest.py's per-session KERAS_GAN_CACHE_DIR): a
+# program whose XLA code was compiled before (the step of an uninterrupted run
+# in its killed copy, or of two alike GANs in one test) is loaded, not
+# compiled again. The size limit turns on its file lock (processes share it).
+JAX_CACHE = {
+    "JAX_COMPILATION_CACHE_DIR": os.path.join(os.environ["KERAS_GAN_CACHE_DIR"], "jax"),
+    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    "JAX_COMPILATION_CACHE_MAX_SIZE": str(2 ** 31),
+}
 
 
 def needs_other_backends():
@@ -28,53 +55,185 @@ def needs_other_backends():
 
 def run_on(backend, args, timeout=900, extra_env=None):
     env = dict(quiet_environment(), KERAS_BACKEND=backend, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3",
-               **(extra_env or {}))
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+               **JAX_CACHE, **(extra_env or {}))
+    with subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as process:
+        pin_to_own_core(process.pid)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def pin_to_own_core(pid):
+    """Where the workers of `ahead` take every core (2 here), a process one
+    of them starts runs on that worker's core alone: its thread pools
+    (XLA's, TensorFlow's, PyTorch's) then take one thread, as on a one-core
+    machine, instead of spinning against the other worker's. Measured on 2
+    cores: 2 workers unpinned were no faster than 1; pinned, 10% faster."""
+    name = threading.current_thread().name
+    if name.startswith("backend-process") and 1 < WORKERS == len(CORES):
+        with contextlib.suppress(ProcessLookupError):  # it has ended already
+            os.sched_setaffinity(pid, {CORES[int(name.rsplit("_", 1)[1]) % len(CORES)]})
+
+
+def finished(result):
+    """`result` (a subprocess.CompletedProcess) if it exited 0, else the test fails with its output."""
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    return result
+
+
+# ------------------------------------------------------ processes started ahead
+# test -> the fixtures whose processes it reads ({backend}: its parameter).
+READS = {
+    "test_the_core_training_tests_pass_on": ["core_tests_on_{backend}"],
+    "test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others": ["portability_runs"],
+    "test_data_parallel_on_jax_trains_exactly_as_one_device": ["data_parallel_run"],
+    "test_train_py_on_jax_without_tensorflow_trains_evaluates_and_logs": ["uninterrupted_jax_run"],
+    "test_train_py_on_pytorch_exports_through_tensorflow": ["uninterrupted_torch_run"],
+    "test_a_killed_run_resumes_to_the_same_weights": ["uninterrupted_{backend}_run",
+                                                      "killed_and_resumed_{backend}_runs"],
+}
+# The order they start in: the longest first, but uninterrupted_jax_run after
+# the processes that need no evaluation classifier, which this process may
+# have to train first (the session fixture `evaluation`), meanwhile.
+AHEAD = ["core_tests_on_jax", "portability_runs", "data_parallel_run", "uninterrupted_jax_run",
+         "uninterrupted_torch_run", "killed_and_resumed_jax_runs", "killed_and_resumed_torch_runs",
+         "core_tests_on_torch"]
+
+
+def read(request, name):
+    """What the processes of fixture `name` (as READS writes it) did, once
+    they have ended: a subprocess.CompletedProcess, or a list of them for a
+    job of several; with the job's folder first if it has one."""
+    backend = request.node.callspec.params.get("backend") if hasattr(request.node, "callspec") else None
+    value = request.getfixturevalue(name.format(backend=backend))
+    if isinstance(value, tuple):
+        folder, future = value
+        return folder, future.result()
+    return value.result()
 
 
 @pytest.fixture(scope="module")
+def ahead():
+    with concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="backend-process") as pool:
+        yield pool
+        pool.shutdown(cancel_futures=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def started_ahead(request, ahead):
+    """Starts the processes of this module's selected tests, longest first.
+    A fixture that fails here (the classifier of `evaluation`, say) fails
+    again, as pytest keeps its error, in the tests that read it, and only there."""
+    if MISSING:
+        return
+    wanted = set()
+    for item in request.session.items:
+        if item.module is request.module:
+            backend = item.callspec.params.get("backend") if hasattr(item, "callspec") else None
+            wanted.update(name.format(backend=backend) for name in READS.get(item.originalname, ()))
+    for name in AHEAD:
+        if name in wanted:
+            with contextlib.suppress(Exception):
+                request.getfixturevalue(name)
+
+
+def in_order(*processes):
+    """One job of processes (functions that run one and return its
+    CompletedProcess) run one after another, up to the first that fails."""
+    def job():
+        results = []
+        for process in processes:
+            results.append(process())
+            if results[-1].returncode not in (0, -9):  # -9: killed, as kill_at.py does
+                break
+        return results
+    return job
+
+
+# --------------------------------------------------- the core training tests
+@pytest.fixture(scope="module")
 def core_training_tests():
     """The ids of the tests in tests/multibackend, as pytest collects them for
-    TensorFlow (the main run's backend), in a process of their own."""
-    result = run_on("tensorflow", ["-m", "pytest", "--confcutdir", "tests/multibackend", "-p", "no:cacheprovider",
-                                   "-q", "--collect-only", "tests/multibackend"], timeout=300)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    ids = [line for line in result.stdout.splitlines() if line.startswith("tests/multibackend/")]
-    assert ids and f"{len(ids)} tests collected" in result.stdout, result.stdout[-2000:]
-    return ids
+    TensorFlow (the main run's backend): collected in this process, with the
+    folder's own conftest.py only, as the runs on the other backends collect it."""
+
+    class Collected:
+        ids = None
+
+        def pytest_collection_finish(self, session):
+            self.ids = [item.nodeid for item in session.items]
+
+    collected = Collected()
+    code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "--rootdir", ROOT,
+                        "--confcutdir", MULTIBACKEND, MULTIBACKEND], plugins=[collected])
+    assert code == 0 and collected.ids, code
+    assert all(i.startswith("tests/multibackend/") for i in collected.ids), collected.ids
+    return collected.ids
+
+
+def core_tests_on(backend, ahead):
+    return ahead.submit(run_on, backend, ["-m", "pytest", "--confcutdir", "tests/multibackend", "-p",
+                                          "no:cacheprovider", "-q", "-rA", "-W", "ignore", "tests/multibackend"])
+
+
+@pytest.fixture(scope="module")
+def core_tests_on_jax(ahead):
+    return core_tests_on("jax", ahead)
+
+
+@pytest.fixture(scope="module")
+def core_tests_on_torch(ahead):
+    return core_tests_on("torch", ahead)
 
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
-def test_the_core_training_tests_pass_on(backend, core_training_tests):
+def test_the_core_training_tests_pass_on(backend, core_training_tests, request):
     """tests/multibackend, which the main run covers on TensorFlow, on `backend`:
     every test TensorFlow collects passes there, by name, and nothing else runs
     (none skipped, deselected or left uncollected)."""
     needs_other_backends()
-    result = run_on(backend, ["-m", "pytest", "--confcutdir", "tests/multibackend", "-p", "no:cacheprovider",
-                              "-q", "-rA", "-W", "ignore", "tests/multibackend"])
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    expected = core_training_tests
+    result = finished(read(request, "core_tests_on_{backend}"))
     summary = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"=* ?\d+ passed in [\d.]+s( \(.*\))? ?=*", summary), summary
-    assert int(re.search(r"(\d+) passed", summary).group(1)) == len(core_training_tests), summary
+    assert int(re.search(r"(\d+) passed", summary).group(1)) == len(expected), summary
     passed = re.findall(r"^PASSED (\S+)", result.stdout, re.M)
-    assert sorted(passed) == sorted(core_training_tests)
+    assert sorted(passed) == sorted(expected)
 
 
-def test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others(tmp_path):
+# ------------------------------------------------------------------ one file
+@pytest.fixture(scope="module")
+def portability_runs(ahead, tmp_path_factory):
+    """JAX saves; PyTorch loads it and saves its own; JAX loads PyTorch's; and
+    `python -m keras_gan.export`, started under JAX, exports JAX's generator."""
+    folder = tmp_path_factory.mktemp("portability")
+    export = ["-m", "keras_gan.export", "--checkpoint", str(folder / "gan-jax.keras"),
+              "--export-dir", str(folder / "export")]
+    return folder, ahead.submit(in_order(
+        lambda: run_on("jax", [JOB, "save", "agree", str(folder)]),
+        lambda: run_on("torch", [JOB, "check", "save", "agree", str(folder)]),
+        lambda: run_on("jax", [JOB, "check", str(folder)]),
+        lambda: run_on("jax", export),
+    ))
+
+
+def test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others(request):
     """JAX saves; PyTorch loads it and saves its own; JAX loads PyTorch's;
     TensorFlow (this process) loads both; and `python -m keras_gan.export`,
     started under JAX, exports JAX's generator for TF Serving."""
     needs_other_backends()
     import tensorflow as tf
 
+    tmp_path, results = read(request, "portability_runs")
+    for result in results:
+        finished(result)
+    assert len(results) == 4
     folder = str(tmp_path)
-    said = []
-    for backend, commands in (("jax", ["save", "agree"]), ("torch", ["check", "save", "agree"]),
-                              ("jax", ["check"])):
-        result = run_on(backend, [JOB, *commands, folder])
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        said += result.stdout.strip().splitlines()
+    said = [line for result in results[:3] for line in result.stdout.strip().splitlines()]
     assert said == ["saved jax", "agree jax", "torch checked jax", "saved torch", "agree torch",
                     "jax checked torch"]
 
@@ -95,116 +254,134 @@ def test_a_gan_saved_on_any_backend_loads_and_trains_on_the_others(tmp_path):
                                        err_msg=f"{backend}: {name}")
 
     export_dir = str(tmp_path / "export")
-    result = run_on("jax", ["-m", "keras_gan.export", "--checkpoint", os.path.join(folder, "gan-jax.keras"),
-                            "--export-dir", export_dir])
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip() == os.path.join(export_dir, "1")
+    assert results[3].stdout.strip() == os.path.join(export_dir, "1")
     expected = np.load(os.path.join(folder, "gan-jax.npz"))
     serving = tf.saved_model.load(os.path.join(export_dir, "1")).signatures["serving_default"]
     images = serving(z=tf.constant(expected["z"]))["images"].numpy()
     np.testing.assert_allclose(images, np.clip((expected["averaged"] + 1) / 2, 0, 1), atol=2e-5)
 
 
-def test_data_parallel_on_jax_trains_exactly_as_one_device():
+# ------------------------------------------------------------- data parallel
+@pytest.fixture(scope="module")
+def data_parallel_run(ahead):
+    return ahead.submit(run_on, "jax", [os.path.join(MULTIBACKEND, "data_parallel_job.py")],
+                        extra_env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+
+
+def test_data_parallel_on_jax_trains_exactly_as_one_device(request):
     """keras.distribution.DataParallel over two XLA host devices (what
     --strategy mirrored makes on JAX): the same history and weights."""
     needs_other_backends()
-    env_flags = "--xla_force_host_platform_device_count=2"
-    result = run_on("jax", [os.path.join(ROOT, "tests", "multibackend", "data_parallel_job.py")],
-                    extra_env={"XLA_FLAGS": env_flags})
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = finished(read(request, "data_parallel_run"))
     assert result.stdout.strip().splitlines()[-1] == "data parallel over 2 devices: same weights"
 
 
-TRAIN = os.path.join(ROOT, "train.py")
-KILL_AT = os.path.join(ROOT, "tests", "kill_at.py")  # train.py, SIGKILLed at a named point
-WITHOUT_TF = os.path.join(ROOT, "tests", "multibackend", "without_tensorflow.py")
-
-
-def tiny_run(tmp_path, name, *extra):
+# ------------------------------------------------------------------ train.py
+def tiny_run(folder, name, *extra):
     return ["--model", "mlp", "--batch-size", "16", "--epochs", "2", "--steps-per-epoch", "3", "--seed", "0",
-            "--logdir", str(tmp_path / name), "--export-dir", str(tmp_path / "export"), "--verbose", "0",
+            "--logdir", str(folder / name), "--export-dir", str(folder / "export"), "--verbose", "0",
             *extra]
 
 
-def test_train_py_on_jax_without_tensorflow_trains_evaluates_and_logs(tmp_path, mnist_dir, evaluation):
+def conv_run(folder, name, backend, mnist_dir, *extra):
+    """The run that is killed and resumed, and the uninterrupted run it must
+    end as: the conv GAN with its Dropout, R1, EMA and DiffAugment, 2 epochs
+    of 4 steps (on JAX fused, 2 per call; PyTorch runs one step per call)."""
+    fused = ["--steps-per-execution", "2"] if backend == "jax" else []
+    return tiny_run(folder, name, "--model", "conv", "--data-dir", mnist_dir, "--split", "test",
+                    "--augmentation", "translation,cutout", "--steps-per-epoch", "4", *fused, *extra)
+
+
+def weights_digest(result):
+    return re.search(r"weights sha256: ([0-9a-f]{64})", finished(result).stdout).group(1)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_jax_run(ahead, tmp_path_factory, mnist_dir, evaluation):
+    """train.py's conv run on JAX, as on a machine without TensorFlow, with the
+    evaluation. The uninterrupted run of the JAX kill-and-resume test too:
+    neither the evaluation (after training) nor TensorFlow's absence may
+    change the weights."""
+    folder = tmp_path_factory.mktemp("jax_run")
+    argv = conv_run(folder, "run", "jax", mnist_dir, "--classifier-dir", evaluation[2])
+    return folder, ahead.submit(run_on, "jax", [WITHOUT_TF, TRAIN, *argv])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_torch_run(ahead, tmp_path_factory, mnist_dir):
+    """train.py's conv run on PyTorch, exported through TensorFlow. The
+    uninterrupted run of the PyTorch kill-and-resume test too: the export
+    (after training) may not change the weights."""
+    folder = tmp_path_factory.mktemp("torch_run")
+    return folder, ahead.submit(run_on, "torch", [TRAIN, *conv_run(folder, "run", "torch", mnist_dir, "--no-eval")])
+
+
+def killed_and_resumed(backend, ahead, tmp_path_factory, mnist_dir):
+    """`conv_run` SIGKILLed at step 6 (in epoch 2, before its backup), then rerun."""
+    argv = conv_run(tmp_path_factory.mktemp(f"killed_{backend}"), "killed", backend, mnist_dir,
+                    "--no-eval", "--no-export")
+    return ahead.submit(in_order(lambda: run_on(backend, [KILL_AT, "step:6", *argv]),
+                                 lambda: run_on(backend, [TRAIN, *argv])))
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed_jax_runs(ahead, tmp_path_factory, mnist_dir):
+    return killed_and_resumed("jax", ahead, tmp_path_factory, mnist_dir)
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed_torch_runs(ahead, tmp_path_factory, mnist_dir):
+    return killed_and_resumed("torch", ahead, tmp_path_factory, mnist_dir)
+
+
+def test_train_py_on_jax_without_tensorflow_trains_evaluates_and_logs(request):
     """A machine with Keras on JAX and no TensorFlow: the data (IDX), the
-    training, the evaluation, the pictures and the TensorBoard logs all work;
-    only the export is left for a machine that has TensorFlow, and a NOTE says so."""
+    training (fused steps), the evaluation, the pictures and the TensorBoard
+    logs all work; only the export is left for a machine that has TensorFlow,
+    and a NOTE says so."""
     needs_other_backends()
     from keras_gan.evaluation import curves as eval_curves
 
-    argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test",
-                    "--classifier-dir", evaluation[2])
-    result = run_on("jax", [WITHOUT_TF, TRAIN, *argv])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    folder, result = read(request, "uninterrupted_jax_run")
+    finished(result)
     assert "Keras on jax" in result.stdout
     assert "NOTE: no TF Serving export: TensorFlow is not installed here" in result.stderr
     assert "Traceback" not in result.stderr
-    summary = json.load(open(tmp_path / "run" / "summary.json"))
-    assert summary["backend"] == "jax" and summary["steps"] == 6 and summary["export"] is None
+    summary = json.load(open(folder / "run" / "summary.json"))
+    assert summary["backend"] == "jax" and summary["steps"] == 8 and summary["export"] is None
+    assert summary["compile"]["fused_steps"] == 2
     assert summary["evaluation"]["frechet_distance"] > 0
-    assert (tmp_path / "run" / "samples.png").is_file() and (tmp_path / "run" / "gan.keras").is_file()
-    seconds, ratios = eval_curves.curve(str(tmp_path / "run"))  # written without tf.summary
+    assert (folder / "run" / "samples.png").is_file() and (folder / "run" / "gan.keras").is_file()
+    seconds, ratios = eval_curves.curve(str(folder / "run"))  # written without tf.summary
     assert len(seconds) >= 1 and np.all(ratios > 0)
-    assert not (tmp_path / "export").exists()
+    assert not (folder / "export").exists()
 
 
-def test_train_py_on_pytorch_exports_through_tensorflow(tmp_path, mnist_dir):
+def test_train_py_on_pytorch_exports_through_tensorflow(request):
     needs_other_backends()
     import tensorflow as tf
 
-    argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test", "--no-eval")
-    result = run_on("torch", [TRAIN, *argv])
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    summary = json.load(open(tmp_path / "run" / "summary.json"))
-    assert summary["backend"] == "torch" and summary["steps"] == 6
-    assert summary["export"] == str(tmp_path / "export" / "1")
+    folder, result = read(request, "uninterrupted_torch_run")
+    finished(result)
+    summary = json.load(open(folder / "run" / "summary.json"))
+    assert summary["backend"] == "torch" and summary["steps"] == 8
+    assert summary["export"] == str(folder / "export" / "1")
     serving = tf.saved_model.load(summary["export"]).signatures["serving_default"]
     images = serving(z=tf.zeros((2, 32)))["images"].numpy()
     assert images.shape == (2, 28, 28, 1) and 0 <= images.min() and images.max() <= 1
 
 
-@pytest.mark.parametrize("backend,flags,message", [
-    ("jax", ["--strategy", "multi_worker"],
-     "--strategy multi_worker is TensorFlow's MultiWorkerMirroredStrategy, and Keras runs on jax here"),
-    ("torch", ["--strategy", "mirrored"], "--strategy mirrored: on PyTorch keras-gan trains on one device"),
-    ("torch", ["--steps-per-execution", "4"], "--steps-per-execution 4: Keras on PyTorch runs one step per call"),
-])
-def test_what_a_backend_cannot_do_is_one_line_error(tmp_path, mnist_dir, backend, flags, message):
-    needs_other_backends()
-    argv = tiny_run(tmp_path, "run", "--data-dir", mnist_dir, "--split", "test", "--no-eval", *flags)
-    result = run_on(backend, [TRAIN, *argv])
-    assert result.returncode == 2
-    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("train.py: error:")]
-    assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
-
-
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
-def test_a_killed_run_resumes_to_the_same_weights(backend, tmp_path, mnist_dir):
-    """The conv GAN with its Dropout, R1, EMA and DiffAugment (on JAX with
-    fused steps, 2 per call; PyTorch runs one step per call): killed in epoch 2
-    and rerun, it ends with the weights of an uninterrupted run (the NumPy
-    pipeline, the backups and the restored noise state together)."""
+def test_a_killed_run_resumes_to_the_same_weights(backend, request):
+    """`conv_run`, killed in epoch 2 and rerun, ends with the weights of the
+    uninterrupted run (the NumPy pipeline, the backups and the restored noise
+    and Dropout state together)."""
     needs_other_backends()
-    fused = ["--steps-per-execution", "2"] if backend == "jax" else []
-
-    def argv(name):
-        return tiny_run(tmp_path, name, "--model", "conv", "--data-dir", mnist_dir, "--split", "test",
-                        "--no-eval", "--no-export", "--augmentation", "translation,cutout",
-                        "--steps-per-epoch", "4", *fused)
-
-    def digest(result):
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-        return re.search(r"weights sha256: ([0-9a-f]{64})", result.stdout).group(1)
-
-    reference = digest(run_on(backend, [TRAIN, *argv("reference")]))
-    killed = run_on(backend, [KILL_AT, "step:6", *argv("killed")])
+    reference = weights_digest(read(request, "uninterrupted_{backend}_run")[1])
+    killed, resumed = read(request, "killed_and_resumed_{backend}_runs")
     assert killed.returncode == -9, killed.stderr[-2000:]
-    resumed = run_on(backend, [TRAIN, *argv("killed")])
     assert "resumed from the backup of epoch 1" in resumed.stdout
-    assert digest(resumed) == reference
+    assert weights_digest(resumed) == reference
 
 
 def test_the_backends_page_quotes_the_real_code():
