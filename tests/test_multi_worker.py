@@ -14,20 +14,22 @@ from conftest import ROOT, free_port
 from keras_gan.training import backup
 
 
-def run_cluster(command, tmp_path, timeout=300, extra_env=None):
-    """Start one process per worker with its TF_CONFIG; wait, bounded; kill only ours."""
+def run_cluster(command, tmp_path, timeout=300, extra_env=None, wait_for=(0, 1), log_name="worker"):
+    """Start one process per worker with its TF_CONFIG; wait, bounded, for the
+    workers `wait_for`, then kill only ours that still run (a worker blocked on
+    a dead one). (exit codes, outputs), each worker's log `<log_name><index>.log`."""
     cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}
     procs, logs = [], []
     try:
         for index in range(2):
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(extra_env or {}), TF_CONFIG=json.dumps(
                 {"cluster": cluster, "task": {"type": "worker", "index": index}}))
-            log = open(tmp_path / f"worker{index}.log", "w+")
+            log = open(tmp_path / f"{log_name}{index}.log", "w+")
             logs.append(log)
             procs.append(subprocess.Popen(command(index), stdout=log, stderr=subprocess.STDOUT,
                                           env=env, cwd=ROOT))
-        for proc in procs:
-            proc.wait(timeout=timeout)
+        for index in wait_for:
+            procs[index].wait(timeout=timeout)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -145,24 +147,11 @@ def killed_and_resumed(tmp_path_factory, mnist_dir, ahead):
     backups = [tmp_path / "run" / "backup", tmp_path / "run" / "backup-worker-1"]
 
     def job():
-        cluster = {"worker": [f"127.0.0.1:{free_port()}" for _ in range(2)]}
-        envs = [dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": i}})) for i in range(2)]
-        command = mlp_worker(mnist_dir, tmp_path, SEED, EPOCHS, STEPS, *flags, kill_at={1: "step:5"})
-        logs = [tmp_path / f"killed-worker{i}.log" for i in range(2)]
-        first = []
-        try:
-            for i in range(2):
-                with open(logs[i], "w") as log:
-                    first.append(subprocess.Popen(command(i), stdout=log, stderr=subprocess.STDOUT,
-                                                  env=envs[i], cwd=ROOT))
-            code = first[1].wait(timeout=300)  # worker 1 dies mid-epoch ...
-        finally:
-            for proc in first:  # ... and worker 0, which cannot train step 6 without it, is stopped
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-        assert code == -signal.SIGKILL, logs[1].read_text()[-3000:]
+        # Worker 1 dies mid-epoch; worker 0, which cannot train step 6 without it, is stopped.
+        codes, outputs = run_cluster(
+            mlp_worker(mnist_dir, tmp_path, SEED, EPOCHS, STEPS, *flags, kill_at={1: "step:5"}),
+            tmp_path, wait_for=(1,), log_name="killed-worker")
+        assert codes[1] == -signal.SIGKILL, outputs[1][-3000:]
         # Both had finished epoch 2 (worker 0 trained step 5 with worker 1); neither epoch 3.
         epochs_backed_up = [sorted(backup.backups(str(b))) for b in backups]
         os.remove(backup.backups(str(backups[1]))[EPOCHS - 1])  # worker 1 lost its last one

@@ -19,16 +19,25 @@ from keras_gan.train import TRAINING_FAILED
 KILL_AT = os.path.join(ROOT, "tests", "kill_at.py")
 
 
-def run_cli(*argv, env=None, timeout=300, cwd=ROOT, evaluate=False, kill_at=None):
-    """train.py in a subprocess; with --no-eval unless `evaluate` (the evaluation
+def cli_command(argv, evaluate=False, kill_at=None, on_cue=False):
+    """train.py's command line; with --no-eval unless `evaluate` (the evaluation
     classifier takes ~50 s to train: only the tests about it pay for it);
-    `kill_at`: SIGKILLed at that point (tests/kill_at.py)."""
-    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
-    program = [KILL_AT, kill_at] if kill_at else [os.path.join(ROOT, "train.py")]
-    return subprocess.run(
-        [sys.executable, *program, *argv, *([] if evaluate else ["--no-eval"])],
-        capture_output=True, text=True, timeout=timeout, cwd=cwd, env=full_env,
-    )
+    `kill_at`: SIGKILLed at that point, `on_cue`: started on a line on stdin (tests/kill_at.py)."""
+    program = [KILL_AT, *(["--on-cue"] if on_cue else []), kill_at] if kill_at else [os.path.join(ROOT, "train.py")]
+    return [sys.executable, *program, *argv, *([] if evaluate else ["--no-eval"])]
+
+
+def cli_environment(env=None, quiet=False):
+    """`quiet`: the environment a user has (conftest.quiet_environment), so that
+    train.py itself must hide TensorFlow's notices; else TF_CPP_MIN_LOG_LEVEL=3."""
+    base = quiet_environment() if quiet else dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return dict(base, **(env or {}))
+
+
+def run_cli(*argv, env=None, timeout=300, cwd=ROOT, evaluate=False, kill_at=None):
+    """train.py in a subprocess, to its end (flags: cli_command's)."""
+    return subprocess.run(cli_command(argv, evaluate, kill_at), capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=cli_environment(env))
 
 
 class Started:
@@ -75,12 +84,9 @@ class Started:
 
 def start_cli(*argv, env=None, cwd=ROOT, evaluate=False, quiet=False):
     """train.py started in a subprocess that runs while the test goes on (two
-    cores: one process's start-up overlaps another's work); flags as run_cli's.
-    `quiet`: the environment a user has (conftest.quiet_environment), so that
-    train.py itself must hide TensorFlow's notices; else TF_CPP_MIN_LOG_LEVEL=3."""
-    base = quiet_environment() if quiet else dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return Started([sys.executable, os.path.join(ROOT, "train.py"), *argv,
-                    *([] if evaluate else ["--no-eval"])], dict(base, **(env or {})), cwd)
+    cores: one process's start-up overlaps another's work); flags as run_cli's,
+    `quiet` as cli_environment's."""
+    return Started(cli_command(argv, evaluate), cli_environment(env, quiet), cwd)
 
 
 def cue_cli(*argv, kill_at="never", env=None, cwd=ROOT):
@@ -89,8 +95,8 @@ def cue_cli(*argv, kill_at="never", env=None, cwd=ROOT):
     waits (tests/kill_at.py --on-cue); `.run()` starts the run and waits for
     it. For runs whose stderr does not matter: TensorFlow is imported before
     train.py's own start (which hides its notices)."""
-    return Started([sys.executable, KILL_AT, "--on-cue", kill_at, *argv, "--no-eval"],
-                   dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {})), cwd, stdin=subprocess.PIPE)
+    return Started(cli_command(argv, kill_at=kill_at, on_cue=True), cli_environment(env), cwd,
+                   stdin=subprocess.PIPE)
 
 
 @pytest.mark.parametrize(
