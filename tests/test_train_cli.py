@@ -135,6 +135,28 @@ def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("argv,steps_per_epoch", [
+    ([], 500),  # the default 12,000 steps: 24 epochs of 500
+    (["--steps", "700"], 350),  # 2 equal epochs, not 500 + 500
+    (["--steps", "1001"], 334),  # 3 epochs: 1,002 steps, one more than asked
+    (["--steps", "4"], 4),
+    (["--steps", "700", "--steps-per-epoch", "7"], 7),  # given: kept
+    (["--epochs", "3"], None),  # --epochs: passes over the data, sized by plan_run
+])
+def test_a_run_set_by_steps_has_epochs_of_at_most_500_steps(argv, steps_per_epoch, tmp_path):
+    """Each epoch ends with grids, a backup and the evaluation: a run's epochs
+    are sized by its steps, not by the data (the offline sample's pass is 62
+    steps), and the size is recorded in run.json's settings."""
+    from keras_gan.cli import flags, runs
+
+    args = flags.parse_args([*argv, "--logdir", str(tmp_path / "run"), "--no-eval"])
+    assert args.steps_per_epoch == steps_per_epoch
+    assert runs.settings_of(args)["steps_per_epoch"] == steps_per_epoch
+    if args.steps is not None:
+        epochs = -(-args.steps // args.steps_per_epoch)
+        assert 0 <= epochs * args.steps_per_epoch - args.steps < epochs
+
+
 def test_data_errors_exit_2_naming_the_file_and_write_nothing(tmp_path, capsys):
     """In-process (train.main, which train.py returns as its exit code): the
     subprocess contract of one line and exit 2 is test_bad_flags_exit_2_with_one_line's."""

@@ -39,6 +39,11 @@ DEFAULT_RUNS_ROOT = "logs"
 RECIPE = {"steps": 12_000, "learning_rate": 1e-3, "augmentation": "none", "r1_gamma": 1.0,
           "ema": 0.999}
 DEFAULT_STEPS = RECIPE["steps"]  # when neither --steps nor --epochs is given
+# The most steps in one epoch of a run set by --steps. Each epoch ends with a
+# sample grid, TensorBoard images, a backup and the evaluation; over the
+# offline sample's 62-step passes that was a quarter of the default run's
+# `fit`, over 500-step epochs it is a few percent (docs/performance.md).
+MAX_EPOCH_STEPS = 500
 DEFAULT_SAMPLES = 64
 DEFAULT_CONDITIONAL_SAMPLES = 100  # 10 x 10: a row per class
 
@@ -129,7 +134,9 @@ def build_parser():
                    help="per-epoch backups; rerunning the same command resumes from the "
                         "last one (default: <logdir>/backup)")
     p.add_argument("--steps-per-epoch", type=_number(int, minimum=1),
-                   help="training steps per epoch (default: one pass over the data)")
+                   help="training steps per epoch, the cadence of sample grids, backups and the "
+                        f"evaluation (default: with --epochs one pass over the data; with --steps "
+                        f"at most {MAX_EPOCH_STEPS}, in equal epochs)")
     p.add_argument("--strategy", choices=STRATEGIES, default="auto",
                    help="tf.distribute: auto (mirrored if >1 GPU, else default), default, "
                         "mirrored, multi_worker (TF_CONFIG); --batch-size is the global batch")
@@ -192,6 +199,8 @@ def parse_args(argv):
         args.samples = DEFAULT_CONDITIONAL_SAMPLES if args.conditional else DEFAULT_SAMPLES
     if args.epochs is None and args.steps is None:
         args.steps = DEFAULT_STEPS  # recorded in run.json: a later default does not change this run
+    if args.steps is not None and args.steps_per_epoch is None:
+        args.steps_per_epoch = epoch_steps(args.steps)  # recorded too (run.json before: one pass)
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         raise UserError(f"--data-dir {args.data_dir}: no such directory")
     if args.summary:
@@ -237,6 +246,12 @@ def choose_run_dir(args):
     while os.path.exists(args.logdir):
         suffix += 1
         args.logdir = os.path.join(DEFAULT_RUNS_ROOT, f"{stamp}-{args.model}-{suffix}")
+
+
+def epoch_steps(steps):
+    """Steps per epoch of a run of `steps` steps: equal epochs of at most
+    MAX_EPOCH_STEPS, so the run trains `steps` (or a few more, < one per epoch)."""
+    return math.ceil(steps / math.ceil(steps / MAX_EPOCH_STEPS))
 
 
 def backup_dir(args):
