@@ -136,17 +136,18 @@ def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
 
 
 @pytest.mark.parametrize("argv,steps_per_epoch", [
-    ([], 500),  # the default 12,000 steps: 24 epochs of 500
-    (["--steps", "700"], 350),  # 2 equal epochs, not 500 + 500
-    (["--steps", "1001"], 334),  # 3 epochs: 1,002 steps, one more than asked
+    ([], 1000),  # the default 14,000 steps: 14 epochs of 1,000
+    (["--steps", "1500"], 750),  # 2 equal epochs, not 1,000 + 1,000
+    (["--steps", "2001"], 667),  # 3 epochs: 2,001 steps
+    (["--steps", "2002"], 668),  # 3 epochs: 2,004 steps, two more than asked
     (["--steps", "4"], 4),
     (["--steps", "700", "--steps-per-epoch", "7"], 7),  # given: kept
     (["--epochs", "3"], None),  # --epochs: passes over the data, sized by plan_run
 ])
-def test_a_run_set_by_steps_has_epochs_of_at_most_500_steps(argv, steps_per_epoch, tmp_path):
+def test_a_run_set_by_steps_has_epochs_of_at_most_1000_steps(argv, steps_per_epoch, tmp_path):
     """Each epoch ends with grids, a backup and the evaluation: a run's epochs
     are sized by its steps, not by the data (the offline sample's pass is 62
-    steps), and the size is recorded in run.json's settings."""
+    steps at batch 64), and the size is recorded in run.json's settings."""
     from keras_gan.cli import flags, runs
 
     args = flags.parse_args([*argv, "--logdir", str(tmp_path / "run"), "--no-eval"])
@@ -399,7 +400,12 @@ def test_a_run_records_where_its_seconds_went(e2e_run):
     assert phases["train steps"] + phases["monitoring"] + phases["evaluation"] >= 0.9 * summary["seconds"]
     assert sum(phases.values()) <= summary["wall_seconds"] + 1
     last = result.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"time: \d+ s in all: start-up \d+ s, .*train steps \d+ s.*", last), last
+    match = re.fullmatch(r"time: \d+ s in all: start-up \d+ s, .*train steps \d+ s.*; peak memory ([\d,]+) MB", last)
+    assert match, last
+    # Memory: the peak so far as each phase ended, TensorFlow's ~0.5 GB and more from the start.
+    peaks = summary["peak_memory_mb"]
+    assert list(peaks) == list(PHASES) and all(peaks[name] >= 300 for name in ("start-up", "train steps", "export"))
+    assert peaks["start-up"] <= peaks["train steps"] <= int(match[1].replace(",", ""))
 
 
 def test_end_to_end_run_is_evaluated_every_epoch_and_at_the_end(e2e_run):

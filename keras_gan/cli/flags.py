@@ -36,14 +36,14 @@ DEFAULT_RUNS_ROOT = "logs"
 # train.py's defaults where they differ from the library's (the paper's and
 # DCGAN's: `GAN(...)`, `default_optimizer()`): the recipe the quality sweep
 # of docs/results.md chose for the default run, within 10 minutes on 2 cores.
-RECIPE = {"steps": 12_000, "learning_rate": 1e-3, "augmentation": "none", "r1_gamma": 1.0,
-          "ema": 0.999}
+RECIPE = {"steps": 14_000, "batch_size": 32, "learning_rate": 1e-3, "augmentation": "none",
+          "r1_gamma": 1.0, "ema": 0.999}
 DEFAULT_STEPS = RECIPE["steps"]  # when neither --steps nor --epochs is given
 # The most steps in one epoch of a run set by --steps. Each epoch ends with a
 # sample grid, TensorBoard images, a backup and the evaluation; over the
 # offline sample's 62-step passes that was a quarter of the default run's
-# `fit`, over 500-step epochs it is a few percent (docs/performance.md).
-MAX_EPOCH_STEPS = 500
+# `fit`; over 1,000-step epochs it is a few percent (docs/performance.md).
+MAX_EPOCH_STEPS = 1000
 DEFAULT_SAMPLES = 64
 DEFAULT_CONDITIONAL_SAMPLES = 100  # 10 x 10: a row per class
 
@@ -84,8 +84,8 @@ def build_parser():
     p.add_argument("--steps", type=_number(int, minimum=1),
                    help=f"generator updates to train, rounded up to whole epochs "
                         f"(default: {DEFAULT_STEPS:,} unless --epochs is given)")
-    p.add_argument("--batch-size", type=_number(int, minimum=1), default=64,
-                   help="m: images per discriminator/generator update (default: 64)")
+    p.add_argument("--batch-size", type=_number(int, minimum=1), default=RECIPE["batch_size"],
+                   help=f"m: images per discriminator/generator update (default: {RECIPE['batch_size']})")
     p.add_argument("--k", type=_number(int, minimum=1), default=1,
                    help="discriminator updates per generator update (default: 1)")
     p.add_argument("--latent-dim", type=_number(int, minimum=1, maximum=4096), default=LATENT_DIM,

@@ -26,7 +26,8 @@ def write_outputs(args, plan, gan, monitor, trained_steps, seconds, clock):
     with clock.phase("outputs"):
         summary = summarize(args, plan, gan, monitor, trained_steps, seconds, clock.process_start)
     summary.update(weights_sha256=digest, evaluation=evaluation, samples=samples,
-                   checkpoint=checkpoint, export=exported, phases=clock.as_dict())
+                   checkpoint=checkpoint, export=exported, phases=clock.as_dict(),
+                   peak_memory_mb=clock.peak_mb)
     with atomic_path(os.path.join(args.logdir, layout.FINISHED_FILE)) as tmp:
         with open(tmp, "w") as f:
             json.dump(summary, f, indent=2)

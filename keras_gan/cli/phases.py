@@ -6,9 +6,15 @@ start and the end of each compiled call is "train steps" (compiling the step
 included, in the first call); the per-epoch evaluation's own seconds are
 "evaluation"; the rest of `fit` is the other callbacks' work ("monitoring":
 grids, TensorBoard, backups).
+
+Memory too: the process's peak resident memory so far, read as each phase
+ends (summary.json's "peak_memory_mb"), so that the phase that raised the
+peak is the first whose figure is the largest.
 """
 
 import contextlib
+import resource
+import sys
 import time
 
 PHASES = ("start-up", "data", "classifier", "compile trial", "build", "train steps", "monitoring",
@@ -21,6 +27,7 @@ class PhaseClock:
     def __init__(self, process_start):
         self.process_start = process_start
         self.seconds = dict.fromkeys(PHASES, 0.0)
+        self.peak_mb = dict.fromkeys(PHASES, None)  # the process's peak RSS as the phase last ended
 
     @contextlib.contextmanager
     def phase(self, name):
@@ -34,6 +41,7 @@ class PhaseClock:
         if name not in self.seconds:
             raise ValueError(f"unknown phase {name!r}; expected one of {', '.join(PHASES)}")
         self.seconds[name] += seconds
+        self.peak_mb[name] = round(peak_rss_mb())
 
     def total(self):
         return time.monotonic() - self.process_start
@@ -42,9 +50,17 @@ class PhaseClock:
         return {name: round(seconds, 1) for name, seconds in self.seconds.items()}
 
     def line(self):
-        """'time: 512 s in all: start-up 8 s, data 2 s, ...' (phases that took no time left out)."""
+        """'time: 512 s in all: start-up 8 s, data 2 s, ...; peak memory 1,234 MB'
+        (phases that took no time left out)."""
         parts = [f"{name} {seconds:.0f} s" for name, seconds in self.seconds.items() if seconds >= 0.5]
-        return f"time: {self.total():.0f} s in all: " + ", ".join(parts)
+        return (f"time: {self.total():.0f} s in all: " + ", ".join(parts)
+                + f"; peak memory {peak_rss_mb():,.0f} MB")
+
+
+def peak_rss_mb():
+    """This process's peak resident memory so far, in MB (2**20 bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 def step_timer():

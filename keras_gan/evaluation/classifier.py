@@ -21,6 +21,10 @@ ARCHITECTURE = "cnn-bn-32-32-64-64-128/v2"  # change it when build() or train() 
 FEATURES_LAYER = "features"
 MODEL_FILE, RECORD_FILE = "classifier.keras", "classifier.json"
 EPOCHS, BATCH_SIZE, SEED = 20, 128, 0
+# Images per forward pass when measuring. Eager passes of 1,000 raised a
+# training run's peak memory by 0.9 GB (the activations of every layer at
+# once); 200 cost a few percent more time and a fifth of the memory.
+INFERENCE_BATCH = 200
 
 
 def build(classes=10):
@@ -69,7 +73,7 @@ class Classifier:
         # One forward pass gives both: the features and the class probabilities.
         self.both = keras.Model(model.inputs[0], [model.get_layer(FEATURES_LAYER).output, model.output])
 
-    def features_and_probabilities(self, images, batch_size=1000):
+    def features_and_probabilities(self, images, batch_size=INFERENCE_BATCH):
         import keras
 
         images = to_unit(images)
