@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 
+from keras_gan.cli.flags import DEFAULT_STEPS
 from keras_gan.common.files import replace_marked_block
 from keras_gan.common.machine import cpu_description
 from keras_gan.common.options import OneLineArgumentParser, UserError
@@ -68,10 +69,10 @@ K_COMPARISON = {
 # The default recipe three times as long: where does it flatten, and would a
 # machine three times as fast reach the 2x target in the same ten minutes?
 LONGER = {
-    "default-3x": {"--steps": "36000"},
+    "default-3x": {"--steps": str(3 * DEFAULT_STEPS)},
 }
-# The default run on Keras' other backends (KERAS_BACKEND), the same 12,012
-# steps: does the same GAN reach the same quality on each? (issue #11)
+# The default run on Keras' other backends (KERAS_BACKEND), the same steps:
+# does the same GAN reach the same quality on each?
 BACKENDS = {
     "default-jax": {},
     "default-torch": {},
@@ -217,8 +218,9 @@ def k_comparison(rows, summaries, runs_dir, images_dir):
     budget = default_budget(runs)
     if budget is None:
         return ["(run `default` and the k configurations to fill this table)"]
-    header = ["run", "seed", "k", "D updates per G step", "train s (12k steps)",
-              f"÷ floor at {budget:.0f} s (2,000 samples)", "÷ floor after 12k steps (10,000 samples)"]
+    steps = f"{DEFAULT_STEPS:,} steps"
+    header = ["run", "seed", "k", "D updates per G step", f"train s ({steps})",
+              f"÷ floor at {budget:.0f} s (2,000 samples)", f"÷ floor after {steps} (10,000 samples)"]
     lines, curves = [], {}
     for r, s in runs:
         seconds, values = eval_curves.curve(os.path.join(runs_dir, f"{r[0]}-s{r[1]}"))
