@@ -169,7 +169,8 @@ def stabilisers(args):
     if args.get("augmentation", "none") != "none":
         parts.append(f"DiffAugment {args['augmentation'].replace(',', '+')}")
     if args.get("r1_gamma"):
-        parts.append(f"R1 γ={args['r1_gamma']:g}")
+        every = args.get("r1_interval", 1)
+        parts.append(f"R1 γ={args['r1_gamma']:g}" + (f" every {every}" if every > 1 else ""))
     if args.get("ema"):
         parts.append(f"EMA {args['ema']:g}")
     return ", ".join(parts) or "none"

@@ -188,13 +188,15 @@ def test_without_ema_the_sampling_generator_is_g():
 
 
 def test_augmentation_r1_and_ema_survive_a_keras_round_trip(tmp_path):
-    gan = make_gan(augmentation="translation,cutout", r1_gamma=0.5, g_optimizer=default_ema_optimizer(0.9))
+    gan = make_gan(augmentation="translation,cutout", r1_gamma=0.5, r1_interval=3,
+                   g_optimizer=default_ema_optimizer(0.9))
     for step in range(2):
         gan.train_step(real_batch(8, seed=step))
     path = str(tmp_path / "gan.keras")
     gan.save(path)
     loaded = keras.saving.load_model(path)
     assert loaded.augmentation == ("translation", "cutout") and loaded.r1_gamma == 0.5
+    assert loaded.r1_interval == 3
     for a, b in zip(gan.sampling_generator().weights, loaded.sampling_generator().weights):
         np.testing.assert_array_equal(arr(a), arr(b))
     draw, loaded_draw = replay_noise(gan), replay_noise(loaded)
@@ -204,6 +206,8 @@ def test_augmentation_r1_and_ema_survive_a_keras_round_trip(tmp_path):
 @pytest.mark.parametrize("kwargs,message", [
     ({"augmentation": "blur"}, "unknown augmentation 'blur'"),
     ({"r1_gamma": -1.0}, "r1_gamma must be >= 0"),
+    ({"r1_interval": 0}, "r1_interval must be an integer >= 1"),
+    ({"r1_interval": 2.0}, "r1_interval must be an integer >= 1"),
 ])
 def test_invalid_stabilisers_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):

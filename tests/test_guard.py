@@ -114,7 +114,7 @@ def assert_usage_error(code, err, flag, tmp_path):
 
 @pytest.mark.parametrize("flag,value", [
     ("--latent-dim", "0"), ("--steps-per-execution", "0"), ("--log-every-n-steps", "0"),
-    ("--ema", "-0.5"), ("--r1-gamma", "nan"), ("--label-smoothing", "-0.5"),
+    ("--ema", "-0.5"), ("--r1-gamma", "nan"), ("--r1-interval", "0"), ("--label-smoothing", "-0.5"),
     ("--k", "0"), ("--batch-size", "0"), ("--learning-rate", "-1"), ("--beta-1", "1"),
 ])
 def test_a_known_bad_value_exits_2_with_one_line_naming_its_flag(tmp_path, capsys, mnist_dir, flag, value):
@@ -147,6 +147,7 @@ FLAG_VALUES = {  # valid and invalid values; every valid combination is a run of
     "--data-dir": st.sampled_from(["/no/such/dir"]),
     "--augmentation": st.sampled_from(["none", "translation,cutout", "cutout", "blur", "cutout,cutout", ""]),
     "--r1-gamma": st.sampled_from(["0", "0.5", "-1", "nan"]),
+    "--r1-interval": st.sampled_from(["1", "3", "0", "1.5"]),
     "--ema": st.sampled_from(["0", "0.9", "1", "-0.5"]),
     "--steps": st.sampled_from(["1", "0", "1e4"]),
 }
@@ -154,11 +155,12 @@ SWITCHES = ["--no-download", "--fresh", "--bogus-flag", "--conditional"]
 EXPECTED = {  # flag -> (key in built_gan, how its value reads there)
     "--k": ("k", int), "--generator-loss": ("generator_loss", str),
     "--label-smoothing": ("label_smoothing", float), "--r1-gamma": ("r1_gamma", float),
+    "--r1-interval": ("r1_interval", int),
     "--latent-dim": ("latent_dim", int), "--ema": ("ema", float),
 }
 AUGMENTATION_READS = {"none": "none", "": "none", "cutout": "cutout", "translation,cutout": "translation,cutout"}
 TRAINS = {"--latent-dim": "5", "--steps-per-execution": "1", "--log-every-n-steps": "1",
-          "--ema": "0.9", "--r1-gamma": "0.5", "--label-smoothing": "0.1", "--k": "2"}
+          "--ema": "0.9", "--r1-gamma": "0.5", "--r1-interval": "2", "--label-smoothing": "0.1", "--k": "2"}
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -262,12 +262,12 @@ def test_stabiliser_flags_reach_the_gan_and_the_export_holds_the_averaged_genera
 
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
             "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "8", "--seed", "2",
-            "--augmentation", "translation,cutout", "--r1-gamma", "0.5", "--ema", "0.5",
+            "--augmentation", "translation,cutout", "--r1-gamma", "0.5", "--r1-interval", "3", "--ema", "0.5",
             "--lr-schedule", "linear", "--learning-rate", "1e-3", "--verbose", "0", "--no-eval",
             "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
     assert train.main(argv) == 0
     gan = keras.saving.load_model(str(tmp_path / "run" / "gan.keras"))
-    assert gan.augmentation == ("translation", "cutout") and gan.r1_gamma == 0.5
+    assert gan.augmentation == ("translation", "cutout") and gan.r1_gamma == 0.5 and gan.r1_interval == 3
     assert gan.g_optimizer.use_ema and gan.g_optimizer.ema_momentum == 0.5
     assert int(gan.g_optimizer.iterations) == 6 and int(gan.d_optimizer.iterations) == 12
     assert float(gan.g_optimizer.learning_rate) == float(gan.d_optimizer.learning_rate) == 0.0

@@ -82,6 +82,7 @@ def make_gan(args, plan, jit_compile, steps_per_execution):
         label_smoothing=args.label_smoothing,
         augmentation=args.augmentation,
         r1_gamma=args.r1_gamma,
+        r1_interval=args.r1_interval,
         num_classes=num_classes(args),
         seed=args.seed,
     )

@@ -62,6 +62,8 @@ def compile_config(args, plan):
         "latent_dim": args.latent_dim, "batch_size": args.batch_size, "k": args.k,
         "r1": args.r1_gamma > 0, "augmentation": args.augmentation, "ema": bool(args.ema),
         "precision": plan.precision, "steps_per_call_cap": compile_settings.steps_per_call_cap(plan.steps),
+        # Lazy R1 changes a step's cost; keyed only when on, so earlier choices stay valid.
+        **({"r1_interval": args.r1_interval} if args.r1_gamma and args.r1_interval > 1 else {}),
     }
 
 

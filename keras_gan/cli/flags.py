@@ -37,7 +37,7 @@ DEFAULT_RUNS_ROOT = "logs"
 # DCGAN's: `GAN(...)`, `default_optimizer()`): the recipe the quality sweep
 # of docs/results.md chose for the default run, within 10 minutes on 2 cores.
 RECIPE = {"steps": 14_000, "batch_size": 32, "learning_rate": 1e-3, "augmentation": "none",
-          "r1_gamma": 1.0, "ema": 0.999}
+          "r1_gamma": 1.0, "r1_interval": 1, "ema": 0.999}
 DEFAULT_STEPS = RECIPE["steps"]  # when neither --steps nor --epochs is given
 # The most steps in one epoch of a run set by --steps. Each epoch ends with a
 # sample grid, TensorBoard images, a backup and the evaluation; over the
@@ -110,6 +110,9 @@ def build_parser():
     p.add_argument("--r1-gamma", type=_number(float, minimum=0.0), default=RECIPE["r1_gamma"],
                    help="R1 penalty on D's gradient at real images, (gamma/2) E||grad D||^2; "
                         f"0: none (default: {RECIPE['r1_gamma']:g})")
+    p.add_argument("--r1-interval", type=_number(int, minimum=1), default=RECIPE["r1_interval"],
+                   help="lazy R1: the penalty on every N-th D update only, weighted by N "
+                        f"(default: {RECIPE['r1_interval']}: on every update)")
     p.add_argument("--ema", type=_number(float, minimum=0.0, below=1.0), default=RECIPE["ema"],
                    help="decay of an exponential moving average of G's weights, used for "
                         f"samples, evaluation and export; 0: none (default: {RECIPE['ema']:g})")

@@ -13,7 +13,8 @@ def describe_recipe(args, precision="float32"):
     if args.augmentation != "none":
         parts.append(f"DiffAugment {args.augmentation}")
     if args.r1_gamma:
-        parts.append(f"R1 gamma {args.r1_gamma:g}")
+        parts.append(f"R1 gamma {args.r1_gamma:g}" + (f" every {args.r1_interval} D updates"
+                                                        if args.r1_interval > 1 else ""))
     if args.ema:
         parts.append(f"EMA {args.ema:g} of G's weights for samples and export")
     if precision != "float32":

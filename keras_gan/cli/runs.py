@@ -67,7 +67,7 @@ def first_difference(saved, settings, ignore=()):
 
 # What a run.json written before a flag existed ran with: the flag's "off".
 # (Runs without --epochs or --steps trained 5,000 steps, the default of the time.)
-LEGACY_SETTINGS = {"augmentation": "none", "r1_gamma": 0.0, "ema": 0.0, "lr_schedule": "constant",
+LEGACY_SETTINGS = {"augmentation": "none", "r1_gamma": 0.0, "r1_interval": 1, "ema": 0.0, "lr_schedule": "constant",
                    "conditional": False, "mixed_precision": False}
 LEGACY_DEFAULT_STEPS = 5000
 

@@ -110,6 +110,11 @@ class GAN(keras.Model):
             () or "none" for none (the paper).
         r1_gamma: weight of the R1 penalty (gamma / 2) E_x ||grad_x D(x)||^2
             on D's logit at real images (Mescheder et al. 2018); 0: none.
+        r1_interval: lazy R1 (Karras et al. 2020): the penalty on every
+            r1_interval-th discriminator update only (the 1st, the
+            (1 + r1_interval)-th, ...), weighted by r1_interval, so that it
+            weighs the same on average and its double backward pass is paid
+            once per r1_interval updates; 1 (default): on every update.
         num_classes: None (the paper), or the number of classes of a
             conditional GAN: then G takes [z, labels], D [images, labels]
             (`build_models(..., num_classes=...)`), and `fit` gets (images,
@@ -129,6 +134,7 @@ class GAN(keras.Model):
         label_smoothing=0.0,
         augmentation=(),
         r1_gamma=0.0,
+        r1_interval=1,
         num_classes=None,
         seed=None,
         **kwargs,
@@ -150,6 +156,8 @@ class GAN(keras.Model):
         )
         if not r1_gamma >= 0.0:
             raise ValueError(f"r1_gamma must be >= 0, got {r1_gamma!r}.")
+        if isinstance(r1_interval, bool) or not isinstance(r1_interval, int) or r1_interval < 1:
+            raise ValueError(f"r1_interval must be an integer >= 1, got {r1_interval!r}.")
         _check_conditioning(generator, discriminator, num_classes)
         self.generator = generator
         self.discriminator = discriminator
@@ -160,6 +168,7 @@ class GAN(keras.Model):
         self.label_smoothing = float(label_smoothing)
         self.augmentation = augmentation
         self.r1_gamma = float(r1_gamma)
+        self.r1_interval = r1_interval
         self.seed = seed
         # Set around Keras' attribute tracking: the copy is derived from the
         # optimizer's averages, not part of the saved model.
@@ -310,16 +319,27 @@ class GAN(keras.Model):
 
     def real_logits_and_penalty(self, real_images, labels=None):
         """D's logits at real images, and the R1 penalty (0 without it):
-        (gamma / 2) mean ||grad_x logit(x)||^2 (the labels held fixed)."""
+        (gamma / 2) mean ||grad_x logit(x)||^2 (the labels held fixed),
+        times r1_interval on the updates it is due, 0 on the others."""
+
+        def plain():
+            return self.discriminator(with_labels(real_images, labels), training=True), ops.zeros((), "float32")
+
+        def penalised():
+            # Each logit depends on its own image only, so the gradient of
+            # their sum holds every image's own gradient.
+            real_logits, gradients = backends.input_gradient(
+                lambda x: self.discriminator(with_labels(x, labels), training=True), real_images
+            )
+            squared_norms = ops.sum(ops.square(ops.cast(gradients, "float32")), axis=(1, 2, 3))
+            return real_logits, 0.5 * self.r1_gamma * self.r1_interval * ops.mean(squared_norms)
+
         if self.r1_gamma == 0.0:
             return self.discriminator(with_labels(real_images, labels), training=True), 0.0
-        # Each logit depends on its own image only, so the gradient of their
-        # sum holds every image's own gradient.
-        real_logits, gradients = backends.input_gradient(
-            lambda x: self.discriminator(with_labels(x, labels), training=True), real_images
-        )
-        squared_norms = ops.sum(ops.square(ops.cast(gradients, "float32")), axis=(1, 2, 3))
-        return real_logits, 0.5 * self.r1_gamma * ops.mean(squared_norms)
+        if self.r1_interval == 1:
+            return penalised()
+        due = ops.equal(self.d_optimizer.iterations % self.r1_interval, 0)
+        return backends.penalty_when(due, penalised, plain)
 
     def generator_step(self, batch_size):
         """One update of G on m fresh noise samples; D is used, not updated."""
@@ -441,6 +461,7 @@ class GAN(keras.Model):
             "label_smoothing": self.label_smoothing,
             "augmentation": ",".join(self.augmentation) or "none",
             "r1_gamma": self.r1_gamma,
+            "r1_interval": self.r1_interval,
             "num_classes": self.num_classes,
             "seed": self.seed,
         }

@@ -26,12 +26,13 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def algorithm_1_in_numpy(weights, real_steps, k, m, lr, kind, smoothing, r1_gamma, latent_dim):
+def algorithm_1_in_numpy(weights, real_steps, k, m, lr, kind, smoothing, r1_gamma, latent_dim, r1_interval=1):
     """Algorithm 1 with plain SGD on `linear_models`, gradients written out by hand.
+    Lazy R1: the penalty, weighted by r1_interval, on D updates 0, r1_interval, 2 r1_interval, ...
 
     Returns the final weights and each step's (mean D loss over its k updates, G loss)."""
     W, c, w, b = (np.array(v, np.float64) for v in weights)
-    updates, losses = 0, []
+    updates, d_updates, losses = 0, 0, []
     for step in real_steps:  # [k*m, P]: row r holds images r*k .. r*k + k - 1
         d_losses = []
         for i in range(k):
@@ -41,9 +42,10 @@ def algorithm_1_in_numpy(weights, real_steps, k, m, lr, kind, smoothing, r1_gamm
             d_losses.append(np.mean((1 - smoothing) * softplus(-r) + smoothing * softplus(r) + softplus(f)))
             dr = ((1 - smoothing) * -sigmoid(-r) + smoothing * sigmoid(r)) / m
             df = sigmoid(f) / m
-            grad_w = x.T @ dr + fake.T @ df + r1_gamma * w  # R1: (gamma/2) ||grad_x logit||^2 = (gamma/2) ||w||^2
+            penalty_weight = r1_gamma * r1_interval if d_updates % r1_interval == 0 else 0.0
+            grad_w = x.T @ dr + fake.T @ df + penalty_weight * w  # R1: (gamma/2) ||grad_x logit||^2 = (gamma/2) ||w||^2
             grad_b = dr.sum(0) + df.sum(0)
-            w, b, updates = w - lr * grad_w, b - lr * grad_b, updates + 1
+            w, b, updates, d_updates = w - lr * grad_w, b - lr * grad_b, updates + 1, d_updates + 1
         z = known_noise(updates, m, latent_dim)
         g = np.tanh(z @ W + c)
         f = g @ w + b
@@ -57,19 +59,21 @@ def algorithm_1_in_numpy(weights, real_steps, k, m, lr, kind, smoothing, r1_gamm
     return [W, c, w, b], losses
 
 
-@pytest.mark.parametrize("k,kind,smoothing,r1_gamma", [
-    (1, "non_saturating", 0.0, 0.0),
-    (2, "minimax", 0.2, 0.5),
+@pytest.mark.parametrize("k,kind,smoothing,r1_gamma,r1_interval", [
+    (1, "non_saturating", 0.0, 0.0, 1),
+    (2, "minimax", 0.2, 0.5, 1),
+    (2, "non_saturating", 0.0, 0.5, 4),  # lazy R1: on D updates 0 and 4 of 6, weighted by 4
 ])
-def test_training_equals_algorithm_1_written_out_in_numpy(k, kind, smoothing, r1_gamma):
+def test_training_equals_algorithm_1_written_out_in_numpy(k, kind, smoothing, r1_gamma, r1_interval):
     """Three steps of `fit` against the same steps computed by hand: the k D
     updates, each on its own real batch, then G's; the loss kind, label
-    smoothing and R1 reach the updates; the logged losses are the losses."""
+    smoothing and R1 (every update, or lazy) reach the updates; the logged
+    losses are the losses."""
     m, lr, steps = 4, 0.3, 3
     keras.utils.set_random_seed(0)
     generator, discriminator = linear_models()
     gan = KnownNoiseGAN(generator, discriminator, k=k, generator_loss=kind,
-                        label_smoothing=smoothing, r1_gamma=r1_gamma)
+                        label_smoothing=smoothing, r1_gamma=r1_gamma, r1_interval=r1_interval)
     gan.compile(d_optimizer=keras.optimizers.SGD(lr), g_optimizer=keras.optimizers.SGD(lr))
     real = np.random.default_rng(1).uniform(-1, 1, (steps * k * m, 2, 2, 1)).astype("float32")
     start = values(generator.trainable_variables + discriminator.trainable_variables)
@@ -77,7 +81,7 @@ def test_training_equals_algorithm_1_written_out_in_numpy(k, kind, smoothing, r1
     history = gan.fit(real, batch_size=k * m, epochs=1, shuffle=False, verbose=0).history
 
     want, losses = algorithm_1_in_numpy(start, real.reshape(steps, k * m, 4), k, m, lr, kind,
-                                        smoothing, r1_gamma, gan.latent_dim)
+                                        smoothing, r1_gamma, gan.latent_dim, r1_interval)
     got = values(generator.trainable_variables + discriminator.trainable_variables)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)

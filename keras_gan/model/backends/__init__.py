@@ -10,6 +10,11 @@ callbacks are shared by the three Keras 3 backends; only these differ
   of the variables' values (`jax.value_and_grad`).
 - `input_gradient(fn, x)`: fn(x) and d sum(fn(x)) / dx, itself
   differentiable (the R1 penalty).
+- `penalty_when(due, penalised, plain)`: lazy R1's (logits, penalty) of
+  `penalised()` where the boolean tensor `due` holds, else of `plain()`.
+  TensorFlow branches with `tf.cond` and PyTorch with `if`, so only one
+  runs; JAX computes the penalty and counts it only when due (a
+  `jax.lax.cond` branch may not assign variables, and D's Dropout does).
 - `stateful_step(train_step)`: JAX's `fit` calls `train_step(state, data)`
   and expects `(logs, state)` back; this decorator runs the stateful
   Algorithm 1 inside a `StatelessScope` over that state (identity elsewhere).
@@ -35,6 +40,7 @@ else:
 
 minimize = _update.minimize
 input_gradient = _update.input_gradient
+penalty_when = _update.penalty_when
 stateful_step = _update.stateful_step
 replicas_in_sync = _update.replicas_in_sync
 replica_slice = _update.replica_slice

@@ -127,6 +127,14 @@ def minimize(optimizer, variables, loss_fn):
     return aux
 
 
+def penalty_when(due, penalised, plain):
+    # Not jax.lax.cond: its branches may not assign variables, and D's
+    # Dropout assigns its seed. So the penalty is computed on every update
+    # (no time saved on JAX) and counts only where it is due.
+    logits, penalty = penalised()
+    return logits, penalty * ops.cast(due, penalty.dtype)
+
+
 def input_gradient(fn, x):
     y, pullback = jax.vjp(fn, x)
     (gradient,) = pullback(ops.ones_like(y))

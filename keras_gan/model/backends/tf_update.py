@@ -19,6 +19,10 @@ def input_gradient(fn, x):
     return y, tape.gradient(total, x)
 
 
+def penalty_when(due, penalised, plain):
+    return tf.cond(due, penalised, plain)
+
+
 def stateful_step(train_step):
     return train_step
 

@@ -21,6 +21,10 @@ def input_gradient(fn, x):
     return y, gradient
 
 
+def penalty_when(due, penalised, plain):
+    return penalised() if bool(due) else plain()
+
+
 def _detached(values):
     if isinstance(values, torch.Tensor):
         return values.detach()
