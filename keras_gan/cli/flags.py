@@ -36,7 +36,7 @@ DEFAULT_RUNS_ROOT = "logs"
 # train.py's defaults where they differ from the library's (the paper's and
 # DCGAN's: `GAN(...)`, `default_optimizer()`): the recipe the quality sweep
 # of docs/results.md chose for the default run, within 10 minutes on 2 cores.
-RECIPE = {"steps": 14_000, "batch_size": 32, "learning_rate": 1e-3, "augmentation": "none",
+RECIPE = {"steps": 12_000, "batch_size": 64, "learning_rate": 1e-3, "augmentation": "none",
           "r1_gamma": 1.0, "r1_interval": 1, "ema": 0.999}
 DEFAULT_STEPS = RECIPE["steps"]  # when neither --steps nor --epochs is given
 # The most steps in one epoch of a run set by --steps. Each epoch ends with a

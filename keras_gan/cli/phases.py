@@ -77,6 +77,8 @@ def step_timer():
 
         def on_train_batch_end(self, batch, logs=None):
             if self._start is not None:
+                if logs:  # a call may return before its steps are done: wait for them
+                    keras.ops.convert_to_numpy(next(iter(logs.values())))
                 self.seconds += time.monotonic() - self._start
                 self._start = None
 
