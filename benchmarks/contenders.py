@@ -20,7 +20,7 @@ from keras_gan.training import compile_settings
 VARIANTS = {
     "T": "TF DCGAN tutorial: @tf.function step, one forward pass under two tapes",
     "K": "keras.io `train_step` under `fit`, compile defaults",
-    "ours": "keras_gan.GAN as train.py compiles it: XLA on or off, 16 steps per call or 1, "
+    "ours": "keras_gan.GAN as train.py compiles it: XLA on or off at 16 steps per call, "
             "as its timed trial chose on this machine (keras_gan/training/compile_settings.py)",
 }
 # The sweep's fixed settings, train.py's static default (a trial per setting
@@ -68,8 +68,8 @@ def build_ours(family, batch_size, images, steps, k=1, settings=None):
 
 
 def trial_settings(family, batch_size, images, steps, log):
-    """train.py's choice for this cell: its timed trial of XLA on/off x 16
-    steps per call or 1 (uncached, on throwaway models), as
+    """train.py's choice for this cell: its timed trial of XLA on or off at
+    16 steps per call (uncached, on throwaway models), as
     ((jit_compile, steps_per_execution), {label: images/s}, seconds)."""
     import keras
 

@@ -11,7 +11,7 @@ networks on the same in-memory images:
   K     the keras.io `train_step` example under `fit`'s compile defaults
         (both in benchmarks/reference_loops.py),
   ours  `keras_gan.GAN` compiled as train.py compiles it by default: XLA or
-        not, 16 steps per call or 1, whichever a timed trial on this machine
+        not at 16 steps per call, whichever a timed trial on this machine
         finds fastest (keras_gan/training/compile_settings.py; the trial runs here,
         uncached, and its figures are reported).
 Each is built and warmed up (its first call, which compiles, is timed), then

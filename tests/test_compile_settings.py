@@ -29,9 +29,9 @@ def choose(jit_flag="auto", spe_flag=None, run_steps=10_000, config=CONFIG, buil
     return cs.choose(jit_flag, spe_flag, run_steps, 100, config, build, dataset, 8, log=lambda _: None)
 
 
-def test_candidates_offer_both_values_of_what_the_flags_leave_open():
-    assert cs.candidates("auto", None, 100) == [(True, 16), (True, 1), (False, 16), (False, 1)]
-    assert cs.candidates("off", None, 5) == [(False, 5), (False, 1)]  # capped at an epoch's steps
+def test_candidates_offer_xla_on_and_off_at_16_steps_per_call_unless_the_flags_say():
+    assert cs.candidates("auto", None, 100) == [(True, 16), (False, 16)]
+    assert cs.candidates("off", None, 5) == [(False, 5)]  # capped at an epoch's steps
     assert cs.candidates("auto", 4, 100) == [(True, 4), (False, 4)]
     assert cs.candidates("on", 2, 100) == [(True, 2)]
 

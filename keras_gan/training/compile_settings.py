@@ -3,8 +3,8 @@
 Neither setting wins everywhere. On one 2-core CPU, XLA made the MLP GAN
 1.3x faster but the conv GAN at batch 256 8-15% slower; another machine
 measured the opposite for conv (docs/performance.md). A fixed default is
-wrong somewhere. So with `--jit-compile auto` and no `--steps-per-execution`,
-a long enough run on one TensorFlow replica first times the candidates on
+wrong somewhere. So with `--jit-compile auto`, a long enough run on one
+TensorFlow replica first times XLA on and off (at its steps per call) on
 this machine: throwaway copies of its own GAN, on its own batches, a few
 calls each, interleaved round-robin so that noise hits every candidate
 alike. It then trains with the fastest. The trial costs
@@ -37,7 +37,7 @@ STEPS_PER_EXECUTION = 16
 STATIC_JIT_COMPILE = True
 TRIAL_ROUNDS = 3  # timed rounds per candidate; the median counts
 TRIAL_STEPS = STEPS_PER_EXECUTION  # steps per candidate per round
-# Four candidates cost 4 * (2 + TRIAL_ROUNDS) * TRIAL_STEPS = 320 steps plus
+# Two candidates cost 2 * (2 + TRIAL_ROUNDS) * TRIAL_STEPS = 160 steps plus
 # their compilation: below this many steps a trial would cost more than the
 # few tens of percent it can save. Paid once: later runs read the cache.
 MIN_RUN_STEPS = 2000
@@ -75,13 +75,14 @@ def steps_per_call_cap(steps_per_epoch, steps_per_execution=STEPS_PER_EXECUTION)
 
 def candidates(jit_flag, spe_flag, steps_per_epoch):
     """[(jit_compile, steps_per_execution)] worth timing: the flags a user
-    gave are fixed; "auto" / None offer both values."""
+    gave are fixed; "auto" offers XLA on and off. Steps per call are not
+    timed: --steps-per-execution, or STEPS_PER_EXECUTION (capped at an
+    epoch's steps). The trial times bare calls, but in `fit` every call also
+    runs the callbacks (about 5-9 ms a call on a 2-core VM), so one step per
+    call, which the bare trial sometimes rated a little faster, ran a default
+    run 1.15x slower there (docs/performance.md)."""
     jits = (True, False) if jit_flag == "auto" else (jit_flag == "on",)
-    if spe_flag:
-        spes = (steps_per_call_cap(steps_per_epoch, spe_flag),)
-    else:
-        spes = tuple(dict.fromkeys((steps_per_call_cap(steps_per_epoch), 1)))
-    return [(jit, spe) for jit in jits for spe in spes]
+    return [(jit, steps_per_call_cap(steps_per_epoch, spe_flag or STEPS_PER_EXECUTION)) for jit in jits]
 
 
 def fastest(rates):
