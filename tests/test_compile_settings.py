@@ -91,7 +91,7 @@ def test_a_short_run_takes_the_static_default_and_says_why(cache_dir):
 
 
 def test_the_trial_picks_the_fastest_caches_it_and_the_next_run_reuses_it(cache_dir, monkeypatch):
-    rates = {(True, 16): 900.0, (True, 1): 800.0, (False, 16): 1000.0, (False, 1): 700.0}
+    rates = {(True, 16): 900.0, (False, 16): 1000.0, (True, 4): 700.0, (False, 4): 600.0}
     monkeypatch.setattr(cs, "run_trial", lambda options, build, dataset, n: {o: rates[o] for o in options})
     choice = choose()
     assert (choice.jit_compile, choice.steps_per_execution) == (False, 16)
@@ -107,8 +107,9 @@ def test_the_trial_picks_the_fastest_caches_it_and_the_next_run_reuses_it(cache_
     # A flag that narrows the candidates, or another configuration, is not answered from it,
     # and its own trial does not answer for "auto" later.
     monkeypatch.setattr(cs, "run_trial", lambda options, build, dataset, n: {o: rates[o] for o in options})
-    on = choose("on")
-    assert (on.jit_compile, on.steps_per_execution) == (True, 16) and "timed trial" in on.reason
+    four = choose(spe_flag=4)
+    assert (four.jit_compile, four.steps_per_execution) == (True, 4) and "timed trial" in four.reason
+    assert choose("on").reason == "as the flags say"  # nothing left to time
     assert choose(config={**CONFIG, "batch_size": 256}).reason.startswith("timed trial")
     assert len(json.loads((cache_dir / cs.CACHE_FILE).read_text())) == 3
     assert choose().jit_compile is False and "cached trial" in choose().reason
