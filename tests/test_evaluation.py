@@ -90,8 +90,10 @@ def test_kid_is_the_unbiased_mmd_with_the_cubic_kernel_written_out_by_loops():
     x, y = rng.normal(0.0, 3.0, size=(12, 4)), rng.normal(0.5, 2.0, size=(12, 4))
     expected = kid_by_loops(x, y)
     for subsets in (1, 3):  # every subset is the whole set, in some order: the same value
-        kid, _ = metrics.kernel_inception_distance(x, y, subsets=subsets, subset_size=len(x))
+        kid, error = metrics.kernel_inception_distance(x, y, subsets=subsets, subset_size=len(x))
         assert kid == pytest.approx(expected, rel=1e-9)
+        # One subset has no spread; three copies of the same value have none either.
+        assert np.isnan(error) if subsets == 1 else error == pytest.approx(0.0, abs=1e-9)
 
 
 def test_kid_on_two_points_a_side_by_hand():

@@ -151,11 +151,11 @@ def test_run_json_written_before_newer_flags_still_matches(tmp_path):
 
     old = {"model": "conv", "k": 1, "epochs": None, "seed": 3}
     (tmp_path / "run.json").write_text(json.dumps(old))
-    now = dict(old, steps=5000, augmentation="none", r1_gamma=0.0, ema=0.0, lr_schedule="constant",
-               conditional=False, mixed_precision=False)
+    now = dict(old, steps=5000, augmentation="none", r1_gamma=0.0, r1_interval=1, ema=0.0,
+               lr_schedule="constant", conditional=False, mixed_precision=False)
     runs.check_same_run(str(tmp_path), now)
     for changed in ({"steps": 15000}, {"ema": 0.999}, {"augmentation": "translation"},
-                    {"conditional": True}, {"mixed_precision": True}):
+                    {"conditional": True}, {"mixed_precision": True}, {"r1_interval": 4}):
         with pytest.raises(UserError, match="--" + next(iter(changed)).replace("_", "-")):
             runs.check_same_run(str(tmp_path), dict(now, **changed))
     (tmp_path / "run.json").write_text(json.dumps(dict(old, epochs=4)))

@@ -28,7 +28,10 @@ def frechet_distance(a, b):
 
 def kernel_inception_distance(a, b, subsets=50, subset_size=1000, seed=0):
     """KID: the unbiased MMD^2 with the kernel k(x, y) = (x.y / d + 1)^3,
-    averaged over random subsets; returns (mean, standard error)."""
+    averaged over random subsets; returns (mean, standard error), the error NaN
+    for a single subset (it has no spread to measure)."""
+    if subsets < 1:
+        raise ValueError(f"subsets must be at least 1, got {subsets}")
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     rng = np.random.default_rng(seed)
     m = min(subset_size, len(a), len(b))
@@ -41,6 +44,8 @@ def kernel_inception_distance(a, b, subsets=50, subset_size=1000, seed=0):
         off_diagonal = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
         values.append(off_diagonal - 2.0 * kxy.mean())
     values = np.asarray(values)
+    if len(values) == 1:
+        return float(values[0]), float("nan")
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
 
 
