@@ -175,6 +175,11 @@ def markdown(results, command):
                      f"{run['steps']:,} | " + " | ".join(f"{s:.0f}" for s in shown)
                      + f" | {run['wall_seconds'] - sum(shown):.0f} | {run['frechet_ratio']:.2f} | "
                      f"{run['recognisable']:.3f} |")
+    missing = [f"{side} seed {seed}" for seed in results["seeds"] for side in SIDES
+               if not any(r["side"] == side and r["seed"] == seed for r in results["runs"])]
+    if missing:
+        lines += ["", f"Not run yet: {', '.join(missing)} (the same command runs them, keeping the runs "
+                  "above); the figures below are over the runs above only."]
     summary = summarize(results)
     lines += ["", "| over the seeds | previous | today | today ÷ previous |", "| --- | ---: | ---: | ---: |",
               "| start to export, mean | {0:,.0f} s | {1:,.0f} s | {2:.2f} |".format(*summary["wall"]),

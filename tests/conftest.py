@@ -1,6 +1,8 @@
 """Shared fixtures. TensorFlow is imported once per test session (~6 s)."""
 
 import atexit
+import contextlib
+import fcntl
 import gzip
 import os
 import shutil
@@ -48,16 +50,39 @@ def mnist_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def evaluation(mnist_dir, tmp_path_factory):
     """(EvaluationData, Classifier, classifier root) for `mnist_dir`: the real
-    evaluation classifier, trained once per test session as train.py and
-    `python -m keras_gan.evaluate` train it, and stored where they look for it
-    with `--classifier-dir ROOT` (~50 s on 2 cores)."""
+    evaluation classifier, trained as train.py and `python -m keras_gan.evaluate`
+    train it (~70 s on 2 cores), and stored where they look for it with
+    `--classifier-dir ROOT`. Trained once per test run: the pytest-xdist
+    workers share one ROOT, and the first to need it trains it while any
+    other waits, then loads it."""
     from keras_gan.evaluation import classifier, reference
 
     data = reference.load_evaluation_data("mnist", data_dir=mnist_dir)
-    root = tmp_path_factory.mktemp("classifiers")
-    model = classifier.load_or_train(str(root / "mnist"), data.train_images, data.train_labels,
-                                     data.reference_images, data.reference_labels, data.train_source)
+    root = shared_folder(tmp_path_factory, "classifiers")
+    with locked(root / "classifier.lock"):
+        model = classifier.load_or_train(str(root / "mnist"), data.train_images, data.train_labels,
+                                         data.reference_images, data.reference_labels, data.train_source)
     return data, model, str(root)
+
+
+def shared_folder(tmp_path_factory, name):
+    """A folder every pytest-xdist worker of this run sees (their base
+    temporary folders are siblings); this session's own without xdist."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextlib.contextmanager
+def locked(path):
+    """Holds an exclusive lock on `path` (created if missing) while the block runs."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

@@ -397,7 +397,11 @@ def test_quality_monitor_logs_eval_scalars_and_warns_once_on_collapse(evaluation
     for epoch in range(3):
         monitor.on_epoch_end(epoch)
     monitor.on_train_end()
-    assert monitor.last["modes"] == 1.0 and monitor.last["precision"] < 0.5
+    # One real digit copied 1,000 times: one class, and a sample set whose
+    # manifold (k-NN balls of radius 0) holds almost none of the real images.
+    # (Its precision depends on where this digit lies among the reference's
+    # features, which the classifier's training decides: not asserted.)
+    assert monitor.last["modes"] == 1.0 and monitor.last["recall"] < 0.05
     assert monitor.last["frechet_ratio_to_real"] > 10
     warnings = [l for l in capsys.readouterr().err.splitlines() if l.startswith("WARNING")]
     assert warnings == ["WARNING: epoch 1: the generator's samples cover only 1 of 10 classes at "

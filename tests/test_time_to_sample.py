@@ -48,6 +48,14 @@ def test_the_table_has_a_row_per_run_and_the_ratios():
     assert "| Fréchet ÷ floor, mean (lower is better) | 5.50 | 5.00 | 0.91 |" in lines
 
 
+def test_runs_not_made_yet_are_named_and_left_out_of_the_figures():
+    partial = dict(RESULTS, runs=RESULTS["runs"][:2])  # seed 1 of either recipe not run
+    text = time_to_sample.markdown(partial, "python benchmarks/time_to_sample.py --side-by-side")
+    assert "Not run yet: previous seed 1, today seed 1 (" in text
+    assert "| start to export, mean | 1,200 s | 500 s | 0.42 |" in text
+    assert "Not run yet" not in time_to_sample.markdown(RESULTS, "python benchmarks/time_to_sample.py")
+
+
 def test_the_readme_line_is_today_s_mean_and_peak():
     assert time_to_sample.readme_line(RESULTS).startswith(
         "trains and exports in about 10 minutes with at most 1.9 GB of memory on a machine (2026-12-04, ")
