@@ -22,15 +22,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["KERAS_GAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="keras-gan-test-cache-")
 atexit.register(shutil.rmtree, os.environ["KERAS_GAN_CACHE_DIR"], ignore_errors=True)
 
-import tensorflow as tf  # noqa: E402
-
-# Two logical CPUs, so tf.distribute tests can mirror over "/cpu:0" and
-# "/cpu:1" in this process. This must happen before TensorFlow initialises
-# its devices; everything else still runs on /cpu:0 as usual.
-tf.config.set_logical_device_configuration(
-    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
-)
 TWO_CPUS = ["/cpu:0", "/cpu:1"]
+
+
+def pytest_configure(config):
+    """Two logical CPUs, so tf.distribute tests can mirror over "/cpu:0" and
+    "/cpu:1" in this process. This must happen before TensorFlow initialises
+    its devices; everything else still runs on /cpu:0 as usual. Not in
+    pytest-xdist's controller (`-n`), which runs no test: TensorFlow's
+    start-up notices would print there after the results."""
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None) \
+            and not hasattr(config, "workerinput"):
+        return
+    import tensorflow as tf
+
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+    )
 
 @pytest.fixture(scope="session")
 def mnist_dir(tmp_path_factory):
