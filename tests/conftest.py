@@ -40,6 +40,7 @@ def pytest_configure(config):
         tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
     )
 
+
 @pytest.fixture(scope="session")
 def mnist_dir(tmp_path_factory):
     """A --data-dir of real MNIST digits, made on any machine: the 5,000 real

@@ -94,6 +94,8 @@ def test_kid_is_the_unbiased_mmd_with_the_cubic_kernel_written_out_by_loops():
         assert kid == pytest.approx(expected, rel=1e-9)
         # One subset has no spread; three copies of the same value have none either.
         assert np.isnan(error) if subsets == 1 else error == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="subsets must be at least 1, got 0"):
+        metrics.kernel_inception_distance(x, y, subsets=0)
 
 
 def test_kid_on_two_points_a_side_by_hand():
