@@ -101,7 +101,7 @@ def test_the_readme_command_resumes_the_newest_unfinished_run(tmp_path, monkeypa
     from keras_gan.cli import flags, runs
 
     argv = ["--model", "mlp", "--no-download", "--epochs", "2", "--steps-per-epoch", "2",
-            "--no-export", "--verbose", "0"]
+            "--jit-compile", "off", "--no-export", "--verbose", "0"]
     env = {"TFDS_DATA_DIR": str(tmp_path / "tfds")}
     with cue_cli(*argv, cwd=str(tmp_path), env=env, kill_at="after_fit") as first, \
             cue_cli(*argv, cwd=str(tmp_path), env=env) as rerun:  # starts up meanwhile

@@ -1,4 +1,10 @@
-"""train.py and `python -m keras_gan.export` as a user runs them."""
+"""train.py and `python -m keras_gan.export` as a user runs them.
+
+Runs too short for the compile trial take its static default, XLA on, which
+compiles for ~5 CPU-seconds. The tests of what XLA plays no part in (step
+counts, flags reaching the GAN, the NaN stop) pass `--jit-compile off`;
+XLA's own path is trained here by the end-to-end and conditional runs, and
+in tests/test_resume.py and tests/test_compile_settings.py."""
 
 import json
 import os
@@ -223,7 +229,7 @@ def test_exactly_the_steps_asked_for_whatever_steps_per_execution(tmp_path, caps
         return ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--k", "2",
                 "--epochs", "2", "--steps-per-epoch", "20", "--steps-per-execution", "16",
                 "--batch-size", "8", "--seed", str(seed), "--no-export", "--verbose", "0", "--no-eval",
-                "--logdir", str(tmp_path / run)]
+                "--jit-compile", "off", "--logdir", str(tmp_path / run)]
 
     argv = command(1, "run")
     assert train.main(argv) == 0
@@ -264,7 +270,7 @@ def test_stabiliser_flags_reach_the_gan_and_the_export_holds_the_averaged_genera
             "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "8", "--seed", "2",
             "--augmentation", "translation,cutout", "--r1-gamma", "0.5", "--r1-interval", "3", "--ema", "0.5",
             "--lr-schedule", "linear", "--learning-rate", "1e-3", "--verbose", "0", "--no-eval",
-            "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
+            "--jit-compile", "off", "--logdir", str(tmp_path / "run"), "--export-dir", str(tmp_path / "export")]
     assert train.main(argv) == 0
     gan = keras.saving.load_model(str(tmp_path / "run" / "gan.keras"))
     assert gan.augmentation == ("translation", "cutout") and gan.r1_gamma == 0.5 and gan.r1_interval == 3
@@ -284,7 +290,7 @@ def test_stabiliser_flags_reach_the_gan_and_the_export_holds_the_averaged_genera
 def test_a_nan_stops_training_with_one_line_and_exports_nothing(tmp_path, capsys, mnist_dir):
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--learning-rate", "1e30",
             "--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "8", "--seed", "1",
-            "--verbose", "0", "--no-eval", "--logdir", str(tmp_path / "run"),
+            "--verbose", "0", "--no-eval", "--jit-compile", "off", "--logdir", str(tmp_path / "run"),
             "--export-dir", str(tmp_path / "export")]
     assert train.main(argv) == TRAINING_FAILED == 1
     err = capsys.readouterr().err.strip().splitlines()
