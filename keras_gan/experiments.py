@@ -12,6 +12,7 @@ evaluation of docs/evaluation.md); the table, the machine it ran on and the
 sample grids are written into docs/results.md between its markers.
 """
 
+import collections
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from keras_gan.cli.flags import DEFAULT_STEPS
 from keras_gan.common.files import replace_marked_block
 from keras_gan.common.machine import cpu_description
 from keras_gan.common.options import OneLineArgumentParser, UserError
+from keras_gan.evaluation import run_records
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The paper's settings: a fixed 5,000 generator updates and none of the
@@ -123,11 +125,28 @@ def is_stale(summary):
     return summary is not None and "training_images" not in summary
 
 
+def command_flags(name, seed, overrides):
+    """train.py's flags for configuration `name` and `seed` (no --logdir)."""
+    pinned = {} if name in ENVIRONMENT else PINNED_COMPILE  # other backends keep their rules
+    return [*train_flags(name, {**pinned, **overrides}), "--seed", str(seed), "--no-export"]
+
+
+def settings_now(name, seed, overrides):
+    """The run.json settings train.py would write for `name` and `seed` today."""
+    import tempfile
+
+    from keras_gan.cli import flags, runs
+
+    with tempfile.TemporaryDirectory() as folder:  # a --logdir with no run in it
+        args = flags.parse_args([*command_flags(name, seed, overrides), "--no-eval",
+                                 "--logdir", os.path.join(folder, "run")])
+    return runs.settings_of(args)
+
+
 def run_one(name, seed, runs_dir, overrides):
     logdir = os.path.join(runs_dir, f"{name}-s{seed}")
-    pinned = {} if name in ENVIRONMENT else PINNED_COMPILE  # other backends keep their rules
-    command = [sys.executable, os.path.join(ROOT, "train.py"), *train_flags(name, {**pinned, **overrides}),
-               "--seed", str(seed), "--logdir", logdir, "--no-export", "--verbose", "0"]
+    command = [sys.executable, os.path.join(ROOT, "train.py"), *command_flags(name, seed, overrides),
+               "--logdir", logdir, "--verbose", "0"]
     if is_stale(read_summary(logdir)):
         command.append("--fresh")
     print(" ".join(command[1:]), flush=True)
@@ -209,22 +228,22 @@ def default_budget(runs):
     return sorted(defaults)[len(defaults) // 2]
 
 
-def k_comparison(rows, summaries, runs_dir, images_dir):
+def k_comparison(rows, records, images_dir):
     """Markdown: k = 1 (the default) and 2, after equal steps and at the
     default's wall-clock budget (its median training seconds), read from each
     run's evaluation curve (keras_gan/evaluation/curves.py); and the figure."""
     from keras_gan.evaluation import curves as eval_curves
 
-    runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in K_COMPARISON]
-    budget = default_budget(runs)
+    runs = [(r, c["summary"], c) for r, c in zip(rows, records) if r[0] == "default" or r[0] in K_COMPARISON]
+    budget = default_budget([(r, s) for r, s, _ in runs])
     if budget is None:
         return ["(run `default` and the k configurations to fill this table)"]
     steps = f"{DEFAULT_STEPS:,} steps"
     header = ["run", "seed", "k", "D updates per G step", f"train s ({steps})",
               f"÷ floor at {budget:.0f} s (2,000 samples)", f"÷ floor after {steps} (10,000 samples)"]
     lines, curves = [], {}
-    for r, s in runs:
-        seconds, values = eval_curves.curve(os.path.join(runs_dir, f"{r[0]}-s{r[1]}"))
+    for r, s, record in runs:
+        seconds, values = run_records.curve(record, eval_curves.TAG)
         curves.setdefault(f"k = {s['args']['k']}", []).append((seconds, values))
         at_budget = eval_curves.value_at(seconds, values, budget)
         updates = s.get("discriminator_updates", s["steps"] * s["args"]["k"])
@@ -237,25 +256,24 @@ def k_comparison(rows, summaries, runs_dir, images_dir):
             f"![Fréchet ÷ floor against training seconds](images/results/{os.path.basename(figure)})"]
 
 
-def longer_runs(rows, summaries, runs_dir, images_dir):
+def longer_runs(rows, records, images_dir):
     """Markdown: the default runs and the longer ones, read from their
     evaluation curves at 1, 2 and 3 times the default's median training
     seconds; and the figure of those curves."""
     from keras_gan.evaluation import curves as eval_curves
 
-    runs = [(r, s) for r, s in zip(rows, summaries) if r[0] == "default" or r[0] in LONGER]
-    budget = default_budget(runs)
+    runs = [(r, c["summary"], c) for r, c in zip(rows, records) if r[0] == "default" or r[0] in LONGER]
+    budget = default_budget([(r, s) for r, s, _ in runs])
     if budget is None:
         return ["(run `default` and the longer configurations to fill this table)"]
     header = ["run", "seed", "steps", "train s", *(f"÷ floor at {n * budget:.0f} s" for n in (1, 2, 3)),
               "÷ floor at the end (10,000 samples)", "recognisable samples / real"]
     lines, curves, recognisable = [], {}, {}
-    for r, s in runs:
-        run_dir = os.path.join(runs_dir, f"{r[0]}-s{r[1]}")
-        seconds, values = eval_curves.curve(run_dir)
+    for r, s, record in runs:
+        seconds, values = run_records.curve(record, eval_curves.TAG)
         label = f"{s['steps']:,} steps"
         curves.setdefault(label, []).append((seconds, values))
-        recognisable.setdefault(label, []).append(eval_curves.curve(run_dir, "eval/recognisable"))
+        recognisable.setdefault(label, []).append(run_records.curve(record, eval_curves.RECOGNISABLE_TAG))
         at = [eval_curves.value_at(seconds, values, n * budget) if seconds[-1] >= 0.9 * n * budget
               else None for n in (1, 2, 3)]
         e = s["evaluation"]
@@ -323,13 +341,20 @@ def finished_summary(logdir):
     return None if summary is None or is_stale(summary) else summary
 
 
+def machines(records):
+    """The machines `records` trained on, most runs first."""
+    counts = collections.Counter(record.get("machine", "a machine not recorded") for record in records)
+    return "; ".join(f"{machine} ({n} run{'s' * (n != 1)})" for machine, n in counts.most_common())
+
+
 def results_images_dir(doc):
     """Where the sample grids and figures referenced by `doc` go."""
     return os.path.join(os.path.dirname(doc), "images", "results")
 
 
-def write_results(doc, rows, summaries, argv, runs_dir, missing=()):
+def write_results(doc, rows, records, argv, missing=()):
     images_dir = results_images_dir(doc)
+    summaries = [record["summary"] for record in records]
     first = summaries[0]
     e = first["evaluation"]
     parzen_rows = PAPER_TABLE_1 + [
@@ -338,14 +363,16 @@ def write_results(doc, rows, summaries, argv, runs_dir, missing=()):
         for r, s in zip(rows, summaries)
     ]
     block = "\n".join([
-        f"Made by `python -m keras_gan.experiments {' '.join(argv)}`".rstrip() + f" on {cpu_description()}.",
+        f"Made by `python -m keras_gan.experiments {' '.join(argv)}`".rstrip()
+        + f" from the records of docs/run-records/; the runs trained on {machines(records)}.",
         f"Data: {first['data']}. Evaluation {e['reference']}. Real-vs-real Fréchet floor: "
         f"{e['frechet_distance_real_train_vs_reference']:.2f}. Classifier accuracy on the reference "
         f"images: {e['classifier']['test_accuracy']:.4f}. {e['num_samples']:,} samples per run.",
         *([] if not missing else [
             "",
             f"**Not run yet** ({len(missing)} run{'s' * (len(missing) != 1)}, so their rows are missing below): "
-            + ", ".join(f"{name} seed {seed}" for name, seed in missing)
+            + ", ".join(f"{name} seed {seed}" + (f" (its record is of other settings: {why})" if why else "")
+                        for name, seed, why in missing)
             + ". `python -m keras_gan.experiments` trains them."]),
         "",
         "### Parzen-window log-likelihood (the paper's Table 1 protocol)",
@@ -385,11 +412,11 @@ def write_results(doc, rows, summaries, argv, runs_dir, missing=()):
         "",
         "### k: 1 (the default) or 2, on the same wall-clock budget",
         "",
-        *k_comparison(rows, summaries, runs_dir, images_dir),
+        *k_comparison(rows, records, images_dir),
         "",
         "### The default recipe, three times as long",
         "",
-        *longer_runs(rows, summaries, runs_dir, images_dir),
+        *longer_runs(rows, records, images_dir),
         "",
         "### Sample quality against recognisable digits",
         "",
@@ -428,30 +455,40 @@ def main(argv=None):
             ("--classifier-dir", args.classifier_dir)) if value is not None}
         if args.no_download:
             overrides["--no-download"] = None
-        rows, summaries, missing = [], [], []
+        rows, records, missing = [], [], []
         images_dir = results_images_dir(args.doc)
+        records_dir = run_records.records_dir(args.doc)
         os.makedirs(images_dir, exist_ok=True)
         # Every configuration's row, whatever --only says: those named are
-        # trained (or reused), the others read from their finished runs, so a
-        # partial command merges its rows into the tables instead of replacing them.
+        # trained (or reused), the others read from their finished runs or,
+        # without one, from their records, so a partial command merges its
+        # rows into the tables instead of replacing them.
         trained = set(args.only or CONFIGS)
         for name in CONFIGS:
             for seed in args.seeds or SEEDS.get(name, (0,)):
-                logdir = os.path.join(args.runs_dir, f"{name}-s{seed}")
+                run = f"{name}-s{seed}"
+                logdir = os.path.join(args.runs_dir, run)
                 if args.render_only or name not in trained:
                     summary = finished_summary(logdir)
-                    if summary is None:
-                        missing.append((name, seed))
-                        continue
                 else:
                     logdir, summary = run_one(name, seed, args.runs_dir, overrides)
-                shutil.copyfile(os.path.join(logdir, "samples.png"),
-                                os.path.join(images_dir, f"{name}-s{seed}.png"))
-                rows.append(row(name, seed, summary))
-                summaries.append(summary)
-        if not summaries:
-            raise UserError(f"no finished runs in {args.runs_dir} to write tables from.")
-        write_results(args.doc, rows, summaries, argv, args.runs_dir, missing)
+                if summary is not None:  # a run here: its record (re)written from it
+                    record = run_records.from_run(logdir, run, cpu_description())
+                    run_records.write(records_dir, record, os.path.join(logdir, "samples.png"))
+                else:
+                    record = run_records.read(records_dir, run)
+                    why = record and run_records.differences(
+                        record, settings_now(name, seed, overrides))
+                    if record is None or why or is_stale(record["summary"]):
+                        missing.append((name, seed, ", ".join(why or [])))
+                        continue
+                shutil.copyfile(run_records.image_of(records_dir, run), os.path.join(images_dir, f"{run}.png"))
+                rows.append(row(name, seed, record["summary"]))
+                records.append(record)
+        if not records:
+            raise UserError(f"no finished runs in {args.runs_dir}, and no current records in "
+                            f"{records_dir}, to write tables from.")
+        write_results(args.doc, rows, records, argv, missing)
     except UserError as e:
         print(f"python -m keras_gan.experiments: error: {e}", file=sys.stderr)
         return 2

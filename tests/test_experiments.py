@@ -59,18 +59,39 @@ def test_a_real_run_writes_its_row_and_nothing_outside_the_block(real_run):
     not_run = next(line for line in block.splitlines() if line.startswith("**Not run yet**"))
     assert f"({len(experiments.CONFIGS) - 1} runs" in not_run and "mlp-k1-ns seed" not in not_run
     assert "conditional seed 3" in not_run
+    # Its record: the run's settings, summary and evaluation curves, beside the doc.
+    from keras_gan.evaluation import run_records
+    from keras_gan.evaluation import curves
+
+    record = json.loads((tmp / "run-records" / "mlp-k1-ns-s3.json").read_text())
+    assert (tmp / "run-records" / "mlp-k1-ns-s3.png").read_bytes() == \
+        (runs / "mlp-k1-ns-s3" / "samples.png").read_bytes()
+    assert record["summary"] == summary and record["run"] == "mlp-k1-ns-s3"
+    assert record["settings"]["model"] == "mlp" and record["settings"]["steps_per_epoch"] == 4
+    assert not set(run_records.WHERE) & set(record["settings"])
+    for tag in run_records.CURVE_TAGS:
+        seconds, values = curves.curve(str(runs / "mlp-k1-ns-s3"), tag)
+        assert len(seconds) >= 1 and record["curves"][tag] == [seconds.tolist(), values.tolist()], tag
     # Rerunning reuses the finished run instead of training it again.
     written = (runs / "mlp-k1-ns-s3" / "summary.json").stat().st_mtime_ns
     assert experiments.main(argv) == 0
     assert (runs / "mlp-k1-ns-s3" / "summary.json").stat().st_mtime_ns == written
 
 
+# The real run's length, which every planted run's settings share.
+LENGTH = {"--epochs": "1", "--steps-per-epoch": "4"}
+
+
 def plant(runs, name, seconds, frechet_ratio, recognisable, args=(), **fields):
     """A finished run `name`-s3: the real run's folder (its samples and its
-    evaluation curve) with a summary.json whose figures are the given ones."""
+    evaluation curve) with the settings `name` trains with (run.json) and a
+    summary.json whose figures are the given ones."""
+    from keras_gan import experiments
+
     source = runs / "mlp-k1-ns-s3"
     target = runs / f"{name}-s3"
     shutil.copytree(source, target)
+    (target / "run.json").write_text(json.dumps(experiments.settings_now(name, 3, LENGTH)))
     summary = json.loads((source / "summary.json").read_text())
     summary["args"] = dict(summary["args"], **dict(args))
     summary["seconds"] = seconds
@@ -127,8 +148,38 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     assert "mlp-k2-ns seed 3" in not_run and "default-k2 seed" not in not_run
     assert f"({len(experiments.CONFIGS) - 6} runs" in not_run
     assert not (runs / "mlp-k2-ns-s3").exists()  # --render-only trains nothing
+
+    # Without the run folders, the records beside the doc give the same tables.
+    def tables(doc):  # the block without its "Made by" line, which names the command
+        return [line for line in block_of(doc.read_text()).splitlines() if not line.startswith("Made by")]
+
+    from_runs = tables(doc)
+    from_records = ["--render-only", "--only", "mlp-k2-ns", "--seeds", "3", "--epochs", "1",
+                    "--steps-per-epoch", "4", "--runs-dir", str(tmp / "none"), "--doc", str(doc)]
+    assert experiments.main(from_records) == 0
+    assert tables(doc) == from_runs
+    # A record of other settings than its configuration's today is not a row.
+    record_path = tmp / "run-records" / "default-k2-s3.json"
+    record = json.loads(record_path.read_text())
+    record["settings"]["k"] = 1
+    record_path.write_text(json.dumps(record))
+    assert experiments.main(from_records) == 0
+    lines = block_of(doc.read_text()).splitlines()
+    assert not any(line.startswith("| default-k2 |") for line in lines)
+    not_run = next(line for line in lines if line.startswith("**Not run yet**"))
+    assert "default-k2 seed 3 (its record is of other settings: --k 1 -> 2)" in not_run
+    # Nor is a record whose sample grid is gone.
+    (tmp / "run-records" / "default-torch-s3.png").unlink()
+    assert experiments.main(from_records) == 0
+    lines = block_of(doc.read_text()).splitlines()
+    assert not any(line.startswith("| default-torch |") for line in lines)
+    assert "default-torch seed 3" in next(line for line in lines if line.startswith("**Not run yet**"))
+    # Neither runs nor records: nothing to write tables from.
+    empty = tmp / "empty"
+    empty.mkdir()
+    shutil.copy(doc, empty / "results.md")
     assert experiments.main(["--render-only", "--seeds", "3", "--runs-dir", str(tmp / "none"),
-                             "--doc", str(doc)]) == 2
+                             "--doc", str(empty / "results.md")]) == 2
     assert experiments.main(["--doc", str(tmp / "missing.md")]) == 2
 
 

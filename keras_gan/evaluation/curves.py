@@ -17,6 +17,7 @@ from keras_gan.common.layout import TENSORBOARD_DIR
 
 START_TAG = "run/flags"  # GANMonitor.on_train_begin: the start of fit
 TAG = "eval/frechet_ratio_to_real"
+RECOGNISABLE_TAG = "eval/recognisable"
 
 
 def curve(run_dir, tag=TAG):
