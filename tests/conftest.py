@@ -34,11 +34,38 @@ def pytest_configure(config):
     if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None) \
             and not hasattr(config, "workerinput"):
         return
-    import tensorflow as tf
+    with start_up_notices_hidden():
+        import tensorflow as tf
 
-    tf.config.set_logical_device_configuration(
-        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
-    )
+        tf.config.set_logical_device_configuration(
+            tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+        )
+        tf.config.list_logical_devices()  # the devices start here, inside the block
+
+
+@contextlib.contextmanager
+def start_up_notices_hidden():
+    """TensorFlow's C++ start-up notices (the oneDNN and CUDA lines, and on a
+    machine without a GPU an ERROR-level "failed call to cuInit") hidden, as
+    train.py hides them (keras_gan/common/quiet.py's START_UP_NOISE): file
+    descriptor 2 goes to a file for the block, and every other line is then
+    passed on. Before TensorFlow's log level could apply, these would print
+    once per pytest-xdist worker above the results."""
+    from keras_gan.common.quiet import START_UP_NOISE
+
+    sys.stderr.flush()
+    original = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(original, 2)
+            os.close(original)
+            caught.seek(0)
+            for line in caught:
+                if not START_UP_NOISE.match(line):
+                    os.write(2, line)
 
 
 @pytest.fixture(scope="session")
