@@ -371,7 +371,8 @@ def write_results(doc, rows, records, argv, missing=()):
         *([] if not missing else [
             "",
             f"**Not run yet** ({len(missing)} run{'s' * (len(missing) != 1)}, so their rows are missing below): "
-            + ", ".join(f"{name} seed {seed}" + (f" (its record is of other settings: {why})" if why else "")
+            + ", ".join(f"{name} seed {seed}" + (f" (trained with other settings than today's: {why})"
+                                                 if why else "")
                         for name, seed, why in missing)
             + ". `python -m keras_gan.experiments` trains them."]),
         "",
@@ -472,16 +473,18 @@ def main(argv=None):
                     summary = finished_summary(logdir)
                 else:
                     logdir, summary = run_one(name, seed, args.runs_dir, overrides)
-                if summary is not None:  # a run here: its record (re)written from it
+                if summary is not None:  # a run here: its record, (re)written below
                     record = run_records.from_run(logdir, run, cpu_description())
-                    run_records.write(records_dir, record, os.path.join(logdir, "samples.png"))
                 else:
                     record = run_records.read(records_dir, run)
-                    why = record and run_records.differences(
-                        record, settings_now(name, seed, overrides))
-                    if record is None or why or is_stale(record["summary"]):
-                        missing.append((name, seed, ", ".join(why or [])))
-                        continue
+                # A run or record of other settings than the configuration's
+                # today (a default changed since) is not its row.
+                why = record and run_records.differences(record, settings_now(name, seed, overrides))
+                if record is None or why or is_stale(record["summary"]):
+                    missing.append((name, seed, ", ".join(why or [])))
+                    continue
+                if summary is not None:
+                    run_records.write(records_dir, record, os.path.join(logdir, "samples.png"))
                 shutil.copyfile(run_records.image_of(records_dir, run), os.path.join(images_dir, f"{run}.png"))
                 rows.append(row(name, seed, record["summary"]))
                 records.append(record)

@@ -107,6 +107,7 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     runs with distinct figures; a --render-only of other configurations keeps
     every finished row (merges) and lists the rest as not run."""
     from keras_gan import experiments
+    from keras_gan.evaluation import run_records
 
     argv, doc, runs, tmp = real_run
     accuracy = {"class_accuracy": 0.912, "lowest_class": 8, "lowest_class_accuracy": 0.765,
@@ -119,8 +120,8 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     plant(runs, "default-3x", 600, 3.3, 0.83, {"model": "conv"}, steps=36000)
     plant(runs, "default-torch", 400, 4.4, 0.71, {"model": "conv"}, backend="torch")
 
-    render = ["--render-only", "--only", "mlp-k2-ns", "--seeds", "3", "--runs-dir", str(runs),
-              "--doc", str(doc)]
+    render = ["--render-only", "--only", "mlp-k2-ns", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
+              "--runs-dir", str(runs), "--doc", str(doc)]
     assert experiments.main(render) == 0
     lines = block_of(doc.read_text()).splitlines()
     assert any(line.startswith("| mlp-k1-ns | 3 | mlp | 1 |") for line in lines)  # merged, not replaced
@@ -149,6 +150,19 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     assert f"({len(experiments.CONFIGS) - 6} runs" in not_run
     assert not (runs / "mlp-k2-ns-s3").exists()  # --render-only trains nothing
 
+    # A run folder of other settings is not a row either, and leaves its record alone.
+    settings = json.loads((runs / "default-3x-s3" / "run.json").read_text())
+    (runs / "default-3x-s3" / "run.json").write_text(json.dumps(dict(settings, r1_gamma=0.0)))
+    assert experiments.main(render) == 0
+    lines = block_of(doc.read_text()).splitlines()
+    assert not any(line.startswith("| default-3x |") for line in lines)
+    assert "default-3x seed 3 (trained with other settings than today's: --r1-gamma 0.0 -> 1.0)" in next(
+        line for line in lines if line.startswith("**Not run yet**"))
+    assert json.loads((tmp / "run-records" / "default-3x-s3.json").read_text())["settings"] == \
+        run_records.training_settings(settings)
+    (runs / "default-3x-s3" / "run.json").write_text(json.dumps(settings))
+    assert experiments.main(render) == 0
+
     # Without the run folders, the records beside the doc give the same tables.
     def tables(doc):  # the block without its "Made by" line, which names the command
         return [line for line in block_of(doc.read_text()).splitlines() if not line.startswith("Made by")]
@@ -167,7 +181,7 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     lines = block_of(doc.read_text()).splitlines()
     assert not any(line.startswith("| default-k2 |") for line in lines)
     not_run = next(line for line in lines if line.startswith("**Not run yet**"))
-    assert "default-k2 seed 3 (its record is of other settings: --k 1 -> 2)" in not_run
+    assert "default-k2 seed 3 (trained with other settings than today's: --k 1 -> 2)" in not_run
     # Nor is a record whose sample grid is gone.
     (tmp / "run-records" / "default-torch-s3.png").unlink()
     assert experiments.main(from_records) == 0
