@@ -13,6 +13,7 @@ sample grids are written into docs/results.md between its markers.
 """
 
 import collections
+import importlib.util
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from keras_gan.cli.flags import DEFAULT_STEPS
 from keras_gan.common.files import replace_marked_block
 from keras_gan.common.machine import cpu_description
 from keras_gan.common.options import OneLineArgumentParser, UserError
+from keras_gan.common.quiet import tensorflow_start
 from keras_gan.evaluation import run_records
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -456,6 +458,11 @@ def main(argv=None):
             ("--classifier-dir", args.classifier_dir)) if value is not None}
         if args.no_download:
             overrides["--no-download"] = None
+        if importlib.util.find_spec("tensorflow") is not None:
+            # TensorBoard's event reader (the runs' curves) imports TensorFlow
+            # where it is installed: start it without its C++ notices.
+            with tensorflow_start():
+                import tensorflow  # noqa: F401
         rows, records, missing = [], [], []
         images_dir = results_images_dir(args.doc)
         records_dir = run_records.records_dir(args.doc)

@@ -10,11 +10,13 @@ checked on the command itself, and against train.py's own flag parser.
 import json
 import os
 import shutil
+import subprocess
+import sys
 import types
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, quiet_environment
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +190,14 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     lines = block_of(doc.read_text()).splitlines()
     assert not any(line.startswith("| default-torch |") for line in lines)
     assert "default-torch seed 3" in next(line for line in lines if line.startswith("**Not run yet**"))
+    # The command in a fresh process, as in a fresh clone: the tables from the
+    # records alone, and nothing on stderr (TensorBoard's reader imports
+    # TensorFlow, whose start-up notices the command hides).
+    before = tables(doc)
+    result = subprocess.run([sys.executable, "-m", "keras_gan.experiments", *from_records], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300, env=quiet_environment())
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
+    assert tables(doc) == before
     # Neither runs nor records: nothing to write tables from.
     empty = tmp / "empty"
     empty.mkdir()
