@@ -142,7 +142,7 @@ def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
 
 
 @pytest.mark.parametrize("argv,steps_per_epoch", [
-    ([], 1000),  # the default 14,000 steps: 14 epochs of 1,000
+    ([], 1000),  # the default 12,000 steps: 12 epochs of 1,000
     (["--steps", "1500"], 750),  # 2 equal epochs, not 1,000 + 1,000
     (["--steps", "2001"], 667),  # 3 epochs: 2,001 steps
     (["--steps", "2002"], 668),  # 3 epochs: 2,004 steps, two more than asked
