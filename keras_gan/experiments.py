@@ -3,6 +3,7 @@
     python -m keras_gan.experiments                          # every configuration, seed 0
     python -m keras_gan.experiments --only conv-k1-ns mlp-k1-ns --seeds 0 1 2
     python -m keras_gan.experiments --render-only            # tables from finished runs only
+    python -m keras_gan.experiments --only default --records-only   # train, record, leave the doc
 
 Each configuration is one `train.py` run (its own process, `--no-export`)
 in `results/runs/<name>-s<seed>/`; a run that finished before is not trained
@@ -449,6 +450,9 @@ def main(argv=None):
     parser.add_argument("--render-only", action="store_true",
                         help="train nothing: write the tables from the runs that have finished, "
                              "and list the others as not run yet")
+    parser.add_argument("--records-only", action="store_true",
+                        help="write the records of the runs (docs/run-records/) but leave the "
+                             "doc's tables as they are")
     try:
         args = parser.parse_args(argv)
         if not os.path.isfile(args.doc):
@@ -492,12 +496,17 @@ def main(argv=None):
                     continue
                 if summary is not None:
                     run_records.write(records_dir, record, os.path.join(logdir, "samples.png"))
-                shutil.copyfile(run_records.image_of(records_dir, run), os.path.join(images_dir, f"{run}.png"))
+                if not args.records_only:  # the doc's pictures change only with its tables
+                    shutil.copyfile(run_records.image_of(records_dir, run), os.path.join(images_dir, f"{run}.png"))
                 rows.append(row(name, seed, record["summary"]))
                 records.append(record)
         if not records:
             raise UserError(f"no finished runs in {args.runs_dir}, and no current records in "
                             f"{records_dir}, to write tables from.")
+        if args.records_only:
+            print(f"{len(records)} current records in {records_dir}; {len(missing)} runs not run yet; "
+                  f"{args.doc} left as it is")
+            return 0
         write_results(args.doc, rows, records, argv, missing)
     except UserError as e:
         print(f"python -m keras_gan.experiments: error: {e}", file=sys.stderr)

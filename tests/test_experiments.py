@@ -190,6 +190,19 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     lines = block_of(doc.read_text()).splitlines()
     assert not any(line.startswith("| default-torch |") for line in lines)
     assert "default-torch seed 3" in next(line for line in lines if line.startswith("**Not run yet**"))
+    # --records-only: the records of the runs there, the doc left alone.
+    shutil.rmtree(tmp / "run-records")
+    text = doc.read_text()
+    pictures = {p.name: p.read_bytes() for p in (tmp / "images" / "results").iterdir()}
+    (tmp / "images" / "results" / "default-s3.png").unlink()
+    assert experiments.main(render + ["--records-only"]) == 0
+    assert doc.read_text() == text
+    assert {p.name: p.read_bytes() for p in (tmp / "images" / "results").iterdir()} == \
+        {name: data for name, data in pictures.items() if name != "default-s3.png"}
+    assert {p.name for p in (tmp / "run-records").iterdir()} == {
+        f"{name}-s3.{ext}" for name in ("mlp-k1-ns", "conditional", "default", "default-k2", "default-3x",
+                                        "default-torch") for ext in ("json", "png")}
+    assert experiments.main(from_records) == 0
     # The command in a fresh process, as in a fresh clone: the tables from the
     # records alone, and nothing on stderr (TensorBoard's reader imports
     # TensorFlow, whose start-up notices the command hides).
