@@ -27,9 +27,10 @@ from keras_gan.common.options import UserError
 from keras_gan.evaluation import curves
 
 CURVE_TAGS = (curves.TAG, curves.RECOGNISABLE_TAG)  # what the tables and figures read
-# Settings that say where a run reads and writes, not what it trains.
-WHERE = ("logdir", "verbose", "fresh", "summary", "no_eval", "classifier_dir", "export_dir",
-         "no_export", "backup_dir", "data_dir", "no_download")
+# Settings in run.json that say where a run reads and writes, not what it
+# trains (run.json already leaves out --logdir, --classifier-dir and the like:
+# keras_gan/cli/runs.py's NOT_SETTINGS).
+WHERE = ("export_dir", "no_export", "backup_dir", "data_dir", "no_download")
 
 
 def records_dir(doc):
@@ -48,7 +49,7 @@ def training_settings(settings):
 
 def from_run(run_dir, run, machine):
     """The record of the finished run in `run_dir`, named `run`, trained on `machine`."""
-    summary, settings = (_read_json(os.path.join(run_dir, name))
+    summary, settings = (_read_json(os.path.join(run_dir, name), "cannot read it")
                          for name in (layout.FINISHED_FILE, layout.SETTINGS_FILE))
     record = {"run": run, "machine": machine, "settings": training_settings(settings),
               "summary": summary, "curves": {}}
@@ -58,12 +59,12 @@ def from_run(run_dir, run, machine):
     return record
 
 
-def _read_json(path):
+def _read_json(path, problem):
     try:
         with open(path) as f:
             return json.load(f)
     except (OSError, ValueError) as e:
-        raise UserError(f"{path}: cannot read it ({e}).") from None
+        raise UserError(f"{path}: {problem} ({e}).") from None
 
 
 def image_of(folder, run):
@@ -86,15 +87,9 @@ def write(folder, record, samples_png):
 def read(folder, run):
     """The record of `run` in `folder`, or None if there is none (or its grid is gone)."""
     path = path_of(folder, run)
-    if not os.path.isfile(image_of(folder, run)):
+    if not (os.path.isfile(path) and os.path.isfile(image_of(folder, run))):
         return None
-    try:
-        with open(path) as f:
-            record = json.load(f)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path}: unreadable run record ({e}).") from None
+    record = _read_json(path, "unreadable run record")
     if not isinstance(record, dict) or not {"run", "settings", "summary", "curves"} <= set(record):
         raise UserError(f"{path}: not a run record (it needs run, settings, summary and curves).")
     return record
