@@ -139,14 +139,21 @@ def worker():
         if command["do"] == "build":
             skipped = []
             for key, (family, batch_size, compile_args) in command["cells"].items():
-                if "reference" in compile_args:
-                    try:
+                start = time.perf_counter()
+                try:
+                    if "reference" in compile_args:
                         cells[key] = ReferenceCell(family, batch_size, compile_args["reference"],
                                                    command["seconds"])
-                    except ValueError:  # a CUDA-only variant on a CPU
-                        skipped.append(key)
-                    continue
-                cells[key] = Cell(family, batch_size, compile_args, command["recipe"], command["seconds"])
+                    else:
+                        cells[key] = Cell(family, batch_size, compile_args, command["recipe"],
+                                          command["seconds"])
+                except ValueError as error:  # a CUDA-only variant on a CPU
+                    skipped.append([key, str(error)])
+                except Exception as error:  # one contender failing on a new machine must not sink the rest
+                    skipped.append([key, f"failed: {type(error).__name__}: {error}".splitlines()[0]])
+                else:
+                    print(f"[{time.strftime('%H:%M:%S')}] {key}: ready in {time.perf_counter() - start:.0f} s",
+                          file=sys.stderr, flush=True)
             answer = {"backend": keras.backend.backend(), "device": device_description(), "skipped": skipped}
         elif command["do"] == "time":
             cell = cells[command["cell"]]
@@ -185,8 +192,14 @@ class Worker:
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
     def ask(self, **command):
+        self.send(**command)
+        return self.answer()
+
+    def send(self, **command):
         self.process.stdin.write(json.dumps(command) + "\n")
         self.process.stdin.flush()
+
+    def answer(self):
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError(f"the {self.backend} worker died (see its messages above)")
@@ -198,11 +211,14 @@ class Worker:
         self.process.wait()
 
 
-def measure(args, log):
+def measure(args, log, progress=lambda rows, devices, skipped: None):
+    """Time every contender; `progress(rows, devices, skipped)` after each repeat (a cut-short run keeps those)."""
     workers = [Worker(backend) for backend in args.backends]
     cells = {}  # key -> (backend, label, family, batch size)
-    devices = {}
+    devices, skipped = {}, {}
     try:
+        # Every worker builds at once (compiling is most of a run on a many-core GPU machine); the
+        # timed calls below run one at a time.
         for worker_ in workers:
             own = {}
             for family in args.families:
@@ -212,10 +228,13 @@ def measure(args, log):
                         own[key] = (family, batch_size, compile_args)
                         cells[key] = (worker_.backend, label, family, batch_size)
             log(f"{worker_.backend}: building and warming up {len(own)} contenders")
-            answer = worker_.ask(do="build", cells=own, recipe=args.recipe, seconds=args.seconds)
+            worker_.send(do="build", cells=own, recipe=args.recipe, seconds=args.seconds)
+        for worker_ in workers:
+            answer = worker_.answer()
             devices[worker_.backend] = answer["device"]
-            for key in answer["skipped"]:
-                log(f"{key}: not on this device, skipped")
+            for key, why in answer["skipped"]:
+                log(f"{key}: skipped ({why})")
+                skipped[key.replace("|", ", ")] = why
                 del cells[key]
         rates = {key: [] for key in cells}
         by_backend = {w.backend: w for w in workers}
@@ -224,17 +243,20 @@ def measure(args, log):
                 answer = by_backend[backend].ask(do="time", cell=key)
                 rates[key].append(answer["images"] / answer["seconds"])
             log(f"repeat {repeat + 1}/{args.repeats} done")
+            progress(rows_of(cells, rates), devices, skipped)
     finally:
         for worker_ in workers:
             worker_.close()
-    rows = []
-    for key, (backend, label, family, batch_size) in cells.items():
-        rows.append({"backend": backend, "contender": label, "family": family, "batch_size": batch_size,
-                     "images_per_second": statistics.median(rates[key]), "all": rates[key]})
-    return rows, devices
+    return rows_of(cells, rates), devices, skipped
 
 
-def markdown(rows, devices, args, argv):
+def rows_of(cells, rates):
+    return [{"backend": backend, "contender": label, "family": family, "batch_size": batch_size,
+             "images_per_second": statistics.median(rates[key]), "all": rates[key]}
+            for key, (backend, label, family, batch_size) in cells.items()]
+
+
+def markdown(rows, devices, skipped, args, argv):
     lines = [
         f"Made by `python benchmarks/backends.py {' '.join(argv)}`".rstrip() + "; devices: "
         + "; ".join(f"{b}: {d}" for b, d in devices.items())
@@ -251,7 +273,15 @@ def markdown(rows, devices, args, argv):
             for r in cell:
                 lines.append(f"| {family} | {batch_size} | {r['backend']} | {r['contender']} | "
                              f"{r['images_per_second']:,.0f} | {r['images_per_second'] / slowest:.2f} |")
+    if skipped:
+        lines += ["", "Not timed: " + "; ".join(f"{key} ({why})" for key, why in skipped.items()) + "."]
     return "\n".join(lines)
+
+
+def write_json(path, content):
+    with open(path + ".tmp", "w") as f:
+        json.dump(content, f, indent=1)
+    os.replace(path + ".tmp", path)
 
 
 def main(argv=None):
@@ -275,12 +305,13 @@ def main(argv=None):
     def log(message):
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
-    rows, devices = measure(args, log)
-    table = markdown(rows, devices, args, argv)
+    def save(rows, devices, skipped):
+        if args.json:
+            write_json(args.json, {"argv": argv, "devices": devices, "rows": rows, "skipped": skipped})
+
+    rows, devices, skipped = measure(args, log, progress=save)
+    table = markdown(rows, devices, skipped, args, argv)
     print(table)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"argv": argv, "devices": devices, "rows": rows}, f, indent=1)
     if args.doc:
         from keras_gan.common.files import replace_marked_block
 

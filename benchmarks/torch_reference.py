@@ -13,8 +13,9 @@ Variants (`TorchLoop(..., variant=)`):
 - "cuda graph" (CUDA only): compiled D and G, bfloat16 autocast, and the
   whole step (both updates and the data indexing) captured in one CUDA
   graph and replayed -- the fastest PyTorch loop in the project's notes.
-  It has not run on a GPU from this repository yet (no GPU was lent to the
-  session that wrote it).
+  First run on a lent H200 on 2026-12-04 (docs/performance.md, "GPU: the
+  JAX backend"), where the float32 "compiled" conv loop failed inside
+  Inductor (PyTorch 2.11) and the benchmark reports it as not timed.
 
 `TorchLoop(family, batch_size, images, variant).run(steps)` trains that many
 steps on uint8 `images` (held on the device, a random batch per step) and
@@ -80,6 +81,8 @@ class TorchLoop:
         if variant == "cuda graph" and self.device.type != "cuda":
             raise ValueError("the 'cuda graph' variant needs a CUDA device")
         torch.manual_seed(0)
+        # TF32 on tensor cores for float32 matrix products, as JAX and TensorFlow use on a GPU by default.
+        torch.set_float32_matmul_precision("high")
         make_g, make_d = MODELS[family]
         self.g, self.d = make_g().to(self.device), make_d().to(self.device)
         self.g_opt = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=(0.5, 0.999),
@@ -88,7 +91,13 @@ class TorchLoop:
                                       capturable=variant == "cuda graph")
         self.g_call, self.d_call = self.g, self.d
         if variant in ("compiled", "cuda graph"):
-            self.g_call, self.d_call = torch.compile(self.g), torch.compile(self.d)
+            # Every loop compiles its own modules, and the loops of a benchmark share one process: the
+            # default limit of 8 compilations per code object ran out after the first few and the rest
+            # silently ran eagerly (seen on an H200, 2026-12-04).
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 256)
+            torch._dynamo.config.accumulated_recompile_limit = max(
+                torch._dynamo.config.accumulated_recompile_limit, 4096)
+            self.g_call, self.d_call = torch.compile(self.g, dynamic=False), torch.compile(self.d, dynamic=False)
         self.loss = nn.BCEWithLogitsLoss()
         self.batch_size = batch_size
         # [N, 28, 28, 1] uint8 -> [N, 1, 28, 28] in [-1, 1], on the device once.
