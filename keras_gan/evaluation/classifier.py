@@ -12,6 +12,7 @@ images, labels and this file's architecture version).
 import hashlib
 import json
 import os
+import time
 
 import numpy as np
 
@@ -131,7 +132,11 @@ def load_or_train(folder, train_images, train_labels, test_images, test_labels, 
         log(f"evaluation classifier: the data changed since {record_path} was written; retraining")
     else:
         log("evaluation classifier: training (once per data set)")
+    start = time.monotonic()
     classifier = train(train_images, train_labels, test_images, test_labels, description)
+    # Said at once: on a first run this is most of the wait before training starts.
+    log(f"evaluation classifier: trained in {time.monotonic() - start:.0f} s, "
+        f"{classifier.record['test_accuracy']:.1%} right on the {len(test_images):,} reference images")
     os.makedirs(folder, exist_ok=True)
     with atomic_path(model_path) as tmp:
         classifier.model.save(tmp)
