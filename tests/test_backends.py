@@ -416,3 +416,30 @@ def test_the_pytorch_reference_loop_trains_the_same_networks():
     assert all(not torch.equal(a, b) for a, b in zip(before, loop.g.parameters()))
     with pytest.raises(ValueError, match="needs a CUDA device"):
         torch_reference.TorchLoop("mlp", 8, images, "cuda graph", device="cpu")
+
+
+def test_the_backends_benchmark_reports_a_contender_it_cannot_build(monkeypatch, capsys):
+    """benchmarks/backends.py on a new machine: a contender that cannot be
+    built there (a CUDA-only loop on a CPU) or that fails to build is named,
+    with why, in the worker's answer and under the table; the others are kept."""
+    needs_other_backends()
+    import io
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import backends
+
+    cells = {"pytorch-loop|cuda graph loop|mlp|8": ["mlp", 8, {"reference": "cuda graph"}],
+             "pytorch-loop|eager loop|nope|8": ["nope", 8, {"reference": "eager"}]}
+    commands = [{"do": "build", "cells": cells, "recipe": "paper", "seconds": 0.01}, {"do": "quit"}]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(json.dumps(c) + "\n" for c in commands)))
+    backends.worker()
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["skipped"] == [
+        ["pytorch-loop|cuda graph loop|mlp|8", "the 'cuda graph' variant needs a CUDA device"],
+        ["pytorch-loop|eager loop|nope|8", "failed: KeyError: 'nope'"]]
+    args = backends.argparse.Namespace(families=["mlp"], batch_sizes=[8], repeats=1, seconds=1.0, recipe="paper")
+    rows = [{"backend": "jax", "contender": "1 step/call", "family": "mlp", "batch_size": 8, "images_per_second": 10.0}]
+    skipped = {"pytorch-loop, eager loop, nope, 8": "failed: KeyError: 'nope'"}
+    table = backends.markdown(rows, {"jax": "a CPU"}, skipped, args, [])
+    assert "| mlp | 8 | jax | 1 step/call | 10 | 1.00 |" in table
+    assert table.endswith("Not timed: pytorch-loop, eager loop, nope, 8 (failed: KeyError: 'nope').")
