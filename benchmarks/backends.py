@@ -65,6 +65,11 @@ def contenders(backend, fused):
     return [("1 step/call", {"jit_compile": False})]
 
 
+def log(message):
+    """A timestamped progress line on stderr (the parent's and the workers')."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 # ---------------------------------------------------------------- the worker
 class ReferenceCell:
     """benchmarks/torch_reference.py's loop for one (family, batch size)."""
@@ -152,8 +157,7 @@ def worker():
                 except Exception as error:  # one contender failing on a new machine must not sink the rest
                     skipped.append([key, f"failed: {type(error).__name__}: {error}".splitlines()[0]])
                 else:
-                    print(f"[{time.strftime('%H:%M:%S')}] {key}: ready in {time.perf_counter() - start:.0f} s",
-                          file=sys.stderr, flush=True)
+                    log(f"{key}: ready in {time.perf_counter() - start:.0f} s")
             answer = {"backend": keras.backend.backend(), "device": device_description(), "skipped": skipped}
         elif command["do"] == "time":
             cell = cells[command["cell"]]
@@ -279,9 +283,11 @@ def markdown(rows, devices, skipped, args, argv):
 
 
 def write_json(path, content):
-    with open(path + ".tmp", "w") as f:
-        json.dump(content, f, indent=1)
-    os.replace(path + ".tmp", path)
+    from keras_gan.common.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(content, f, indent=1)
 
 
 def main(argv=None):
@@ -301,9 +307,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if min(args.batch_sizes) < 1 or args.fused < 1 or args.repeats < 1 or args.seconds <= 0:
         parser.error("--batch-sizes, --fused and --repeats must be >= 1 and --seconds > 0")
-
-    def log(message):
-        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     def save(rows, devices, skipped):
         if args.json:
