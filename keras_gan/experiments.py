@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
+
 from keras_gan.cli.flags import DEFAULT_STEPS
 from keras_gan.common.files import replace_marked_block
 from keras_gan.common.machine import cpu_description
@@ -259,43 +261,58 @@ def k_comparison(rows, records, images_dir):
             f"![Fréchet ÷ floor against training seconds](images/results/{os.path.basename(figure)})"]
 
 
+def steps_curve(record, tag):
+    """(generator steps, values) of a run's per-epoch curve: point i was
+    measured after epoch i + 1. None when the points are not one per epoch
+    (a run resumed after a kill can log an epoch twice)."""
+    seconds, values = run_records.curve(record, tag)
+    summary = record["summary"]
+    if len(values) != summary["epochs"]:
+        return None
+    return np.arange(1, len(values) + 1) * summary["steps_per_epoch"], values
+
+
 def longer_runs(rows, records, images_dir):
     """Markdown: the default runs and the longer ones, read from their
-    evaluation curves at 1, 2 and 3 times the default's median training
-    seconds; and the figure of those curves."""
+    evaluation curves after 1, 2 and 3 times the default's steps; and the
+    figures of those curves. Steps, not seconds: the runs may have trained
+    on machines (or days) of different speeds."""
     from keras_gan.evaluation import curves as eval_curves
 
     runs = [(r, c["summary"], c) for r, c in zip(rows, records) if r[0] == "default" or r[0] in LONGER]
-    budget = default_budget([(r, s) for r, s, _ in runs])
-    if budget is None:
+    if not any(r[0] in LONGER for r, _, _ in runs) or not any(r[0] == "default" for r, _, _ in runs):
         return ["(run `default` and the longer configurations to fill this table)"]
-    header = ["run", "seed", "steps", "train s", *(f"÷ floor at {n * budget:.0f} s" for n in (1, 2, 3)),
+    marks = [n * DEFAULT_STEPS for n in (1, 2, 3)]
+    header = ["run", "seed", "steps", "train s", *(f"÷ floor after {m:,} steps" for m in marks),
               "÷ floor at the end (10,000 samples)", "recognisable samples / real"]
     lines, curves, recognisable = [], {}, {}
     for r, s, record in runs:
-        seconds, values = run_records.curve(record, eval_curves.TAG)
+        ratio, share = steps_curve(record, eval_curves.TAG), steps_curve(record, eval_curves.RECOGNISABLE_TAG)
         label = f"{s['steps']:,} steps"
-        curves.setdefault(label, []).append((seconds, values))
-        recognisable.setdefault(label, []).append(run_records.curve(record, eval_curves.RECOGNISABLE_TAG))
-        at = [eval_curves.value_at(seconds, values, n * budget) if seconds[-1] >= 0.9 * n * budget
-              else None for n in (1, 2, 3)]
+        if ratio is not None:
+            curves.setdefault(label, []).append(ratio)
+            recognisable.setdefault(label, []).append(share)
+        at = [None if ratio is None or ratio[0][-1] < m else eval_curves.value_at(*ratio, m) for m in marks]
         e = s["evaluation"]
         lines.append([r[0], r[1], f"{s['steps']:,}", f"{s['seconds']:.0f}",
                       *("—" if a is None else f"{a:.1f}×" for a in at),
                       f"{e['frechet_ratio_to_real']:.1f}×",
                       f"{e['recognisable']['samples']:.2f} / {e['recognisable']['reference']:.2f}"])
+    steps_axis = {"xlabel": "generator steps", "unit": "steps"}
     figure = os.path.join(images_dir, "longer.png")
-    eval_curves.plot(curves, budget, figure, "the default recipe, and three times as long")
+    eval_curves.plot(curves, DEFAULT_STEPS, figure, "the default recipe, and three times as long", **steps_axis)
     share_figure = os.path.join(images_dir, "longer_recognisable.png")
-    eval_curves.plot(recognisable, budget, share_figure, "samples the classifier names at p ≥ 0.9",
-                     ylabel="recognisable share (2,000 samples)", yscale="linear")
+    eval_curves.plot(recognisable, DEFAULT_STEPS, share_figure, "samples the classifier names at p ≥ 0.9",
+                     ylabel="recognisable share (2,000 samples)", yscale="linear", **steps_axis)
     return [table(lines, header), "",
             "The ÷ floor columns read each run's per-epoch curve: 2,000 samples, and the Fréchet "
             "distance is biased upwards at small sample sizes, so they read higher than the "
-            "10,000-sample figure at the end; — where a run had stopped well before that time.", "",
-            f"![Fréchet ÷ floor against training seconds, default and longer](images/results/"
+            "10,000-sample figure at the end; — where a run had not trained that long. They compare "
+            "runs after equal steps, not seconds: `train s` says what each run's steps cost on "
+            "its machine that day.", "",
+            f"![Fréchet ÷ floor against generator steps, default and longer](images/results/"
             f"{os.path.basename(figure)})", "",
-            f"![The recognisable share of samples against training seconds](images/results/"
+            f"![The recognisable share of samples against generator steps](images/results/"
             f"{os.path.basename(share_figure)})"]
 
 

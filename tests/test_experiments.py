@@ -220,6 +220,31 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     assert experiments.main(["--doc", str(tmp / "missing.md")]) == 2
 
 
+def test_longer_runs_are_compared_after_equal_steps_not_seconds(tmp_path):
+    """The longer table reads each curve at 12,000, 24,000 and 36,000 steps
+    (point i after epoch i + 1), whatever the seconds: a 3x run on a machine
+    twice as slow reads the same; a curve not one point per epoch reads —."""
+    from keras_gan import experiments
+    from keras_gan.evaluation import curves
+
+    def record(name, epochs, seconds_per_epoch, points=None):
+        values = [100.0 / (e + 1) for e in range(points or epochs)]
+        seconds = [seconds_per_epoch * (e + 1) for e in range(points or epochs)]
+        summary = {"epochs": epochs, "steps_per_epoch": 1000, "steps": epochs * 1000, "seconds": seconds[-1],
+                   "evaluation": {"frechet_ratio_to_real": 1.5, "recognisable": {"samples": 0.8, "reference": 0.9}}}
+        return (name, "0"), {"summary": summary, "curves": {curves.TAG: [seconds, values],
+                                                             curves.RECOGNISABLE_TAG: [seconds, values]}}
+
+    runs = [record("default", 12, 40.0), record("default-3x", 36, 80.0), record("default-3x", 36, 40.0, points=37)]
+    lines = experiments.longer_runs([r for r, _ in runs], [c for _, c in runs], str(tmp_path))
+    rows = [line for line in lines[0].splitlines()]
+    assert "| ÷ floor after 12,000 steps | ÷ floor after 24,000 steps | ÷ floor after 36,000 steps |" in rows[0]
+    assert rows[2] == "| default | 0 | 12,000 | 480 | 8.3× | — | — | 1.5× | 0.80 / 0.90 |"
+    assert rows[3] == "| default-3x | 0 | 36,000 | 2880 | 8.3× | 4.2× | 2.8× | 1.5× | 0.80 / 0.90 |"
+    assert rows[4] == "| default-3x | 0 | 36,000 | 1480 | — | — | — | 1.5× | 0.80 / 0.90 |"
+    assert (tmp_path / "longer.png").is_file() and (tmp_path / "longer_recognisable.png").is_file()
+
+
 @pytest.fixture
 def commands(monkeypatch, tmp_path):
     """run_one's train.py commands and environments, recorded instead of run."""

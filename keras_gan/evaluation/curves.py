@@ -44,9 +44,11 @@ def value_at(seconds, values, budget):
     return float(values[within[-1]]) if len(within) else None
 
 
-def plot(curves, budget, path, title, ylabel="Fréchet ÷ floor (2,000 samples)", yscale="log"):
-    """Curves {label: [(seconds, values), ...]} (one colour per label, a line
-    per run) with the budget marked; written atomically as a PNG."""
+def plot(curves, budget, path, title, ylabel="Fréchet ÷ floor (2,000 samples)", yscale="log",
+         xlabel="seconds of training", unit="s"):
+    """Curves {label: [(x, values), ...]} (one colour per label, a line per
+    run; x in seconds, or another `unit`) with the budget marked; written
+    atomically as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,7 +60,7 @@ def plot(curves, budget, path, title, ylabel="Fréchet ÷ floor (2,000 samples)"
     for (label, runs), colour in zip(curves.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
         for i, (seconds, values) in enumerate(runs):
             axis.plot(seconds, values, color=colour, lw=1.2, alpha=0.8, label=label if i == 0 else None)
-    axis.axvline(budget, color="gray", ls="--", lw=0.8, label=f"budget: {budget:.0f} s")
-    axis.set(xlabel="seconds of training", ylabel=ylabel, yscale=yscale, title=title)
+    axis.axvline(budget, color="gray", ls="--", lw=0.8, label=f"budget: {budget:,.0f} {unit}")
+    axis.set(xlabel=xlabel, ylabel=ylabel, yscale=yscale, title=title)
     axis.legend()
     return save_figure_png(fig, path)
