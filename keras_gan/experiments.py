@@ -372,6 +372,22 @@ def results_images_dir(doc):
     return os.path.join(os.path.dirname(doc), "images", "results")
 
 
+def classifiers(summaries):
+    """'Classifier <architecture>, accuracy on the reference images 0.9850.'
+    for the evaluation classifier(s) the runs were measured with (one
+    sentence each when they differ: their rows compare only roughly)."""
+    seen = collections.Counter(
+        (s["evaluation"]["classifier"]["architecture"], s["evaluation"]["classifier"]["test_accuracy"])
+        for s in summaries)
+    parts = [f"{architecture}, accuracy on the reference images {accuracy:.4f}"
+             + (f" ({count} run{'s' * (count != 1)})" if len(seen) > 1 else "")
+             for (architecture, accuracy), count in sorted(seen.items())]
+    if len(seen) == 1:
+        return f"Classifier {parts[0]}."
+    return ("Measured with different evaluation classifiers, so rows of different ones compare only "
+            "roughly: " + "; ".join(parts) + ".")
+
+
 def write_results(doc, rows, records, argv, missing=()):
     images_dir = results_images_dir(doc)
     summaries = [record["summary"] for record in records]
@@ -386,8 +402,8 @@ def write_results(doc, rows, records, argv, missing=()):
         f"Made by `python -m keras_gan.experiments {' '.join(argv)}`".rstrip()
         + f" from the records of docs/run-records/; the runs trained on {machines(records)}.",
         f"Data: {first['data']}. Evaluation {e['reference']}. Real-vs-real Fréchet floor: "
-        f"{e['frechet_distance_real_train_vs_reference']:.2f}. Classifier accuracy on the reference "
-        f"images: {e['classifier']['test_accuracy']:.4f}. {e['num_samples']:,} samples per run.",
+        f"{e['frechet_distance_real_train_vs_reference']:.2f}. {classifiers(summaries)} "
+        f"{e['num_samples']:,} samples per run.",
         *([] if not missing else [
             "",
             f"**Not run yet** ({len(missing)} run{'s' * (len(missing) != 1)}, so their rows are missing below): "

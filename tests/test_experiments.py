@@ -220,6 +220,21 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     assert experiments.main(["--doc", str(tmp / "missing.md")]) == 2
 
 
+def test_the_block_names_the_classifier_and_says_when_rows_used_different_ones():
+    from keras_gan import experiments
+
+    def summary(architecture, accuracy):
+        return {"evaluation": {"classifier": {"architecture": architecture, "test_accuracy": accuracy}}}
+
+    same = [summary("cnn/v3", 0.981), summary("cnn/v3", 0.981)]
+    assert experiments.classifiers(same) == "Classifier cnn/v3, accuracy on the reference images 0.9810."
+    mixed = same + [summary("cnn/v2", 0.985)]
+    assert experiments.classifiers(mixed) == (
+        "Measured with different evaluation classifiers, so rows of different ones compare only roughly: "
+        "cnn/v2, accuracy on the reference images 0.9850 (1 run); "
+        "cnn/v3, accuracy on the reference images 0.9810 (2 runs).")
+
+
 def test_longer_runs_are_compared_after_equal_steps_not_seconds(tmp_path):
     """The longer table reads each curve at 12,000, 24,000 and 36,000 steps
     (point i after epoch i + 1), whatever the seconds: a 3x run on a machine
