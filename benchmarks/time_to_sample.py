@@ -116,14 +116,16 @@ def first_run(side, flags, seed, parent):
 def side_by_side(seeds, save=None, keep_dir=None):
     """Both recipes for each seed; with `save`, the results file is rewritten
     after every run, and the runs it already holds (of this machine) are not
-    run again: a script stopped part way goes on where it stopped."""
+    run again: a script stopped part way goes on where it stopped, and
+    `--seeds 2` adds seed 2 to the seeds it holds rather than replacing them."""
     results = {"machine": cpu_description(), "date": datetime.date.today().isoformat(),
                "seeds": list(seeds), "runs": []}
     if save and os.path.isfile(save):
         with open(save) as f:
             earlier = json.load(f)
         if earlier.get("machine") == results["machine"]:
-            results["runs"] = [r for r in earlier["runs"] if r["seed"] in seeds]
+            results["runs"] = earlier["runs"]
+            results["seeds"] = sorted(set(earlier["seeds"]) | set(seeds))
             results["date"] = earlier["date"]
     done = {(r["side"], r["seed"]) for r in results["runs"]}
     flags = {"previous": previous_flags(), "today": []}

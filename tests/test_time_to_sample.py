@@ -103,3 +103,7 @@ def test_the_recipes_alternate_and_a_stopped_script_goes_on_where_it_stopped(tmp
     results = time_to_sample.side_by_side([0, 1], save)
     assert ran == [("today", 1), ("previous", 1)]  # seed 1 in the other order; seed 0 not again
     assert len(results["runs"]) == 4 and json.loads(open(save).read()) == results
+    ran.clear()
+    results = time_to_sample.side_by_side([2], save)  # one more seed: added, the others kept
+    assert ran == [("previous", 2), ("today", 2)]
+    assert results["seeds"] == [0, 1, 2] and len(results["runs"]) == 6
