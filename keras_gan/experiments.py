@@ -265,7 +265,7 @@ def steps_curve(record, tag):
     """(generator steps, values) of a run's per-epoch curve: point i was
     measured after epoch i + 1. None when the points are not one per epoch
     (a run resumed after a kill can log an epoch twice)."""
-    seconds, values = run_records.curve(record, tag)
+    _, values = run_records.curve(record, tag)
     summary = record["summary"]
     if len(values) != summary["epochs"]:
         return None

@@ -252,7 +252,7 @@ def test_longer_runs_are_compared_after_equal_steps_not_seconds(tmp_path):
 
     runs = [record("default", 12, 40.0), record("default-3x", 36, 80.0), record("default-3x", 36, 40.0, points=37)]
     lines = experiments.longer_runs([r for r, _ in runs], [c for _, c in runs], str(tmp_path))
-    rows = [line for line in lines[0].splitlines()]
+    rows = lines[0].splitlines()
     assert "| ÷ floor after 12,000 steps | ÷ floor after 24,000 steps | ÷ floor after 36,000 steps |" in rows[0]
     assert rows[2] == "| default | 0 | 12,000 | 480 | 8.3× | — | — | 1.5× | 0.80 / 0.90 |"
     assert rows[3] == "| default-3x | 0 | 36,000 | 2880 | 8.3× | 4.2× | 2.8× | 1.5× | 0.80 / 0.90 |"
