@@ -238,10 +238,13 @@ def test_keras_file_round_trip_resumes_exactly(tmp_path):
     assert int(loaded.g_optimizer.iterations) == 4
 
 
-@pytest.mark.parametrize("family,conditional", [("conv", False), ("conv", True), ("mlp", True)])
+@pytest.mark.parametrize("family,conditional", [("conv", True), ("mlp", False)])
 def test_the_full_recipe_trains(family, conditional):
     """The real models with every training option at once: k = 2, R1,
-    DiffAugment, an average of G's weights, conditional or not."""
+    DiffAugment, an average of G's weights, conditional or not. (The
+    unconditional conv GAN with the full recipe is train.py's default run:
+    trained on every backend by tests/test_backends.py's conv runs and, on
+    TensorFlow, by the end-to-end runs.)"""
     num_classes = 10 if conditional else None
     keras.utils.set_random_seed(0)
     gan = GAN(*build_models(family, num_classes=num_classes), k=2, r1_gamma=1.0,
