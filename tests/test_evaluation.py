@@ -450,3 +450,27 @@ def test_gan_monitor_warns_when_the_discriminator_wins_outright(tmp_path, capsys
     assert [w.split(":")[1] for w in warnings] == [" epoch 2", " epoch 5"]  # when it starts, again after a recovery
     assert warnings[0] == ("WARNING: epoch 2: the discriminator wins outright (d_loss 0.050, d_real "
                            "0.990, d_fake 0.010): the generator learns little from here; see docs/algorithm.md")
+
+
+def test_the_classifier_schedule_benchmark_reads_its_curves_and_refuses_bad_flags(capsys):
+    """benchmarks/classifier.py's table: each row's last accuracy and the first
+    epochs at 90% and 98% come from that row's own curve ('-' when never
+    reached); the shipped momentum is marked; bad flags are one line, exit 2."""
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import classifier as schedule
+
+    rows = [{"momentum": 0.99, "epochs": 3, "seconds": 12.4, "curve": [0.1, 0.95, 0.97]},
+            {"momentum": 0.9, "epochs": 4, "seconds": 20.0, "curve": [0.5, 0.85, 0.981, 0.99]}]
+    lines = schedule.markdown(rows, "some images", "a CPU").splitlines()
+    assert lines[0].endswith("on a CPU; data: some images.")
+    assert lines[-2] == "| 0.99 (shipped) | 3 | 12 | 97.0% | 2 | - | 0.10 0.95 0.97 |"
+    assert lines[-1] == "| 0.9 | 4 | 20 | 99.0% | 3 | 3 | 0.50 0.85 0.98 0.99 |"
+    for argv, flag in ((["--epochs", "0"], "--epochs 0"), (["--momentum", "1"], "--momentum 1.0"),
+                       (["--doc", "/nonexistent.md"], "--doc /nonexistent.md")):
+        assert schedule.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"error: {flag}" in err, err

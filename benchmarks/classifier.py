@@ -1,0 +1,132 @@
+"""The evaluation classifier's training, epoch by epoch: what its schedule buys.
+
+    .venv/bin/python benchmarks/classifier.py [--epochs 8 20] [--momentum 0.99 0.9]
+        [--data-dir DIR] [--doc docs/evaluation.md]
+
+For each BatchNorm momentum and schedule length, the classifier of
+keras_gan/evaluation/classifier.py is built and trained with its own recipe
+(`classifier.fit`: same seed, data, augmentation, Adam with cosine decay over
+the run), and after every epoch it is scored on the held-out reference images
+in inference mode (BatchNorm's moving statistics), as the evaluation uses it.
+Momentum 0.99 is what the classifier ships with; any other value is an
+experiment, not what train.py trains.
+
+The data are the evaluation's (`reference.load_evaluation_data`): MNIST from
+tensorflow-datasets or --data-dir, else the offline 5,000-image sample with a
+stratified fifth held out.
+"""
+
+import datetime
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from keras_gan.common.files import replace_marked_block  # noqa: E402
+from keras_gan.common.options import OneLineArgumentParser, UserError  # noqa: E402
+
+DOC_BEGIN = "<!-- classifier schedule: begin -->"
+DOC_END = "<!-- classifier schedule: end -->"
+
+
+def parse_args(argv):
+    p = OneLineArgumentParser(prog="benchmarks/classifier.py", description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, nargs="+", default=[8, 20], help="schedule lengths (default: 8 20)")
+    p.add_argument("--momentum", type=float, nargs="+", default=[0.99, 0.9],
+                   help="BatchNorm momentum values (default: 0.99, the shipped one, and 0.9)")
+    p.add_argument("--data-dir", help="MNIST IDX files (default: tensorflow-datasets, else the offline sample)")
+    p.add_argument("--doc", help="also write the table into this page's marked block")
+    args = p.parse_args(argv)
+    for epochs in args.epochs:
+        if not 1 <= epochs <= 200:
+            raise UserError(f"--epochs {epochs}: expected 1 to 200")
+    for momentum in args.momentum:
+        if not 0.0 < momentum < 1.0:
+            raise UserError(f"--momentum {momentum}: expected a number between 0 and 1")
+    if args.doc and not os.path.isfile(args.doc):
+        raise UserError(f"--doc {args.doc}: no such file.")
+    return args
+
+
+def schedule_run(data, epochs, momentum):
+    """{seconds, curve}: held-out inference-mode accuracy after each epoch."""
+    import keras
+    import numpy as np
+
+    from keras_gan.evaluation import classifier
+
+    images = classifier.to_unit(data.reference_images)
+    labels = np.asarray(data.reference_labels)
+    curve = []
+
+    class HeldOut(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            probabilities = [self.model(images[i:i + classifier.INFERENCE_BATCH], training=False)
+                             for i in range(0, len(images), classifier.INFERENCE_BATCH)]
+            predicted = np.concatenate([keras.ops.convert_to_numpy(p) for p in probabilities]).argmax(1)
+            curve.append(float(np.mean(predicted == labels)))
+
+    keras.utils.set_random_seed(classifier.SEED)
+    model = classifier.build()
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+    start = time.perf_counter()
+    classifier.fit(model, data.train_images, data.train_labels, epochs, callbacks=[HeldOut()])
+    return {"seconds": time.perf_counter() - start, "curve": curve}
+
+
+def first_epoch_at(curve, level):
+    return next((i + 1 for i, accuracy in enumerate(curve) if accuracy >= level), None)
+
+
+def markdown(rows, data_source, machine):
+    lines = [
+        f"Measured {datetime.date.today().isoformat()} on {machine}; data: {data_source}.",
+        "",
+        "| BatchNorm momentum | epochs | seconds | held-out accuracy at the end | first epoch >= 90% | "
+        "first epoch >= 98% | accuracy after each epoch |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        curve = row["curve"]
+        reached = [first_epoch_at(curve, level) for level in (0.9, 0.98)]
+        lines.append(
+            f"| {row['momentum']:g}{' (shipped)' if row['momentum'] == 0.99 else ''} | {row['epochs']} | "
+            f"{row['seconds']:.0f} | {curve[-1]:.1%} | {reached[0] or '-'} | {reached[1] or '-'} | "
+            + " ".join(f"{a:.2f}" for a in curve) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    try:
+        args = parse_args(argv)
+        from keras_gan.common.quiet import tensorflow_start
+
+        with tensorflow_start():
+            from keras_gan.evaluation import reference
+
+        data = reference.load_evaluation_data("mnist", data_dir=args.data_dir, download=False)
+    except UserError as e:
+        print(f"benchmarks/classifier.py: error: {e}", file=sys.stderr)
+        return 2
+    rows = []
+    for momentum in args.momentum:
+        for epochs in args.epochs:
+            run = schedule_run(data, epochs, momentum)
+            rows.append({"momentum": momentum, "epochs": epochs, **run})
+            print(f"momentum {momentum:g}, {epochs} epochs: {run['curve'][-1]:.1%} in {run['seconds']:.0f} s",
+                  file=sys.stderr, flush=True)
+    from keras_gan.common.machine import cpu_description
+
+    table = markdown(rows, data.train_source, cpu_description())
+    print(table)
+    if args.doc:
+        replace_marked_block(args.doc, DOC_BEGIN, DOC_END, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
