@@ -474,3 +474,28 @@ def test_the_classifier_schedule_benchmark_reads_its_curves_and_refuses_bad_flag
         assert schedule.main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"error: {flag}" in err, err
+
+
+def test_real_features_are_measured_once_per_data_set_and_shared_read_only(evaluation):
+    """A run's per-epoch evaluation and the one after training read the real
+    images' features from one measurement; other data are measured anew."""
+    data, trained, _ = evaluation
+    model = classifier.Classifier(trained.model, trained.record)  # its own, empty, store
+    small = dataclasses.replace(data, train_images=data.train_images[:40], train_labels=data.train_labels[:40],
+                                reference_images=data.reference_images[:30],
+                                reference_labels=data.reference_labels[:30])
+    passes = []
+    measure = model.features_and_probabilities
+    model.features_and_probabilities = lambda images: passes.append(len(images)) or measure(images)
+    reference, probabilities, train = model.real_features(small)
+    assert passes == [30, 40]
+    direct = measure(small.reference_images)
+    np.testing.assert_array_equal(reference, direct[0])
+    np.testing.assert_array_equal(probabilities, direct[1])
+    np.testing.assert_array_equal(train, measure(small.train_images)[0])
+    assert all(a is b for a, b in zip(model.real_features(small), (reference, probabilities, train)))
+    assert passes == [30, 40]  # kept
+    with pytest.raises(ValueError, match="read-only"):
+        reference[0, 0] = 1.0
+    other = dataclasses.replace(small, train_images=small.train_images[:20], train_labels=small.train_labels[:20])
+    assert model.real_features(other)[2].shape[0] == 20 and passes == [30, 40, 30, 20]

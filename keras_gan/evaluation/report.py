@@ -19,8 +19,7 @@ def evaluate(samples, data, classifier, parzen=True, seed=0, labels=None):
     train = to_unit(data.train_images)
     rng = np.random.default_rng(seed)
     fake_features, fake_probabilities = classifier.features_and_probabilities(samples)
-    reference_features, reference_probabilities = classifier.features_and_probabilities(reference)
-    train_features = classifier.features(train)
+    reference_features, reference_probabilities, train_features = classifier.real_features(data)
 
     fd = metrics.frechet_distance(fake_features, reference_features)
     floor = metrics.frechet_distance(train_features, reference_features)

@@ -29,8 +29,8 @@ class QualityMonitor(keras.callbacks.Callback):
         super().__init__()
         self.run_dir, self.classifier, self.seed, self.every = run_dir, classifier, seed, every
         self.min_modes, self.samples = min_modes, samples
-        self.reference = classifier.features(data.reference_images)
-        self.floor = metrics.frechet_distance(classifier.features(data.train_images), self.reference)
+        self.reference, _, train_features = classifier.real_features(data)
+        self.floor = metrics.frechet_distance(train_features, self.reference)
         rng = np.random.default_rng(seed)
         self.reference_prdc = self.reference[rng.permutation(len(self.reference))[:PRDC_IMAGES]]
         self.collapsed = False
