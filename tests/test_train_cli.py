@@ -315,10 +315,12 @@ def test_summary_prints_both_models(capsys):
 def started_ahead(request):
     """Starts this module's train.py processes as the module begins, those
     that a selected test reads: they run on the second core while the
-    in-process tests run on the first."""
+    in-process tests run on the first. The end-to-end run last: it waits for
+    the evaluation classifier, which the other pytest-xdist worker may be
+    training (~95 s, using 1.7 of 2 cores), and the others use that wait."""
     wanted = {name for item in request.session.items if item.module is request.module
               for name in item.fixturenames}
-    for name in ("e2e_started", "real_training", "real_start"):
+    for name in ("real_training", "real_start", "e2e_started"):
         if name in wanted:
             request.getfixturevalue(name)
 
