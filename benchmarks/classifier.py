@@ -47,6 +47,8 @@ def parse_args(argv):
             raise UserError(f"--momentum {momentum}: expected a number between 0 and 1")
     if args.doc and not os.path.isfile(args.doc):
         raise UserError(f"--doc {args.doc}: no such file.")
+    if args.doc and DOC_BEGIN not in open(args.doc).read():  # said now, not after the training
+        raise UserError(f"--doc {args.doc}: no generated block ({DOC_BEGIN} ... {DOC_END}).")
     return args
 
 

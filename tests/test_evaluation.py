@@ -452,7 +452,7 @@ def test_gan_monitor_warns_when_the_discriminator_wins_outright(tmp_path, capsys
                            "0.990, d_fake 0.010): the generator learns little from here; see docs/algorithm.md")
 
 
-def test_the_classifier_schedule_benchmark_reads_its_curves_and_refuses_bad_flags(capsys):
+def test_the_classifier_schedule_benchmark_reads_its_curves_and_refuses_bad_flags(capsys, tmp_path):
     """benchmarks/classifier.py's table: each row's last accuracy and the first
     epochs at 90% and 98% come from that row's own curve ('-' when never
     reached); the shipped momentum is marked; bad flags are one line, exit 2."""
@@ -469,8 +469,11 @@ def test_the_classifier_schedule_benchmark_reads_its_curves_and_refuses_bad_flag
     assert lines[0].endswith("on a CPU; data: some images.")
     assert lines[-2] == "| 0.99 (shipped) | 3 | 12 | 97.0% | 2 | - | 0.10 0.95 0.97 |"
     assert lines[-1] == "| 0.9 | 4 | 20 | 99.0% | 3 | 3 | 0.50 0.85 0.98 0.99 |"
+    unmarked = tmp_path / "page.md"
+    unmarked.write_text("# a page without the block\n")
     for argv, flag in ((["--epochs", "0"], "--epochs 0"), (["--momentum", "1"], "--momentum 1.0"),
-                       (["--doc", "/nonexistent.md"], "--doc /nonexistent.md")):
+                       (["--doc", "/nonexistent.md"], "--doc /nonexistent.md: no such file"),
+                       (["--doc", str(unmarked)], f"--doc {unmarked}: no generated block")):
         assert schedule.main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"error: {flag}" in err, err
