@@ -315,12 +315,14 @@ def test_summary_prints_both_models(capsys):
 def started_ahead(request):
     """Starts this module's train.py processes as the module begins, those
     that a selected test reads: they run on the second core while the
-    in-process tests run on the first. The end-to-end run last: it waits for
-    the evaluation classifier, which the other pytest-xdist worker may be
-    training (~95 s, using 1.7 of 2 cores), and the others use that wait."""
+    in-process tests run on the first. Not the end-to-end run: it needs the
+    evaluation classifier, which the other pytest-xdist worker may be
+    training as the run begins (~95 s, 1.7 of the 2 cores); started here it
+    kept this worker waiting for it. It starts when its first test comes,
+    after the in-process tests above it."""
     wanted = {name for item in request.session.items if item.module is request.module
               for name in item.fixturenames}
-    for name in ("real_training", "real_start", "e2e_started"):
+    for name in ("real_training", "real_start"):
         if name in wanted:
             request.getfixturevalue(name)
 
