@@ -55,28 +55,20 @@ def parse_args(argv):
 def schedule_run(data, epochs, momentum):
     """{seconds, curve}: held-out inference-mode accuracy after each epoch."""
     import keras
-    import numpy as np
 
     from keras_gan.evaluation import classifier
-
-    images = classifier.to_unit(data.reference_images)
-    labels = np.asarray(data.reference_labels)
-    curve = []
-
-    class HeldOut(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            probabilities = [self.model(images[i:i + classifier.INFERENCE_BATCH], training=False)
-                             for i in range(0, len(images), classifier.INFERENCE_BATCH)]
-            predicted = np.concatenate([keras.ops.convert_to_numpy(p) for p in probabilities]).argmax(1)
-            curve.append(float(np.mean(predicted == labels)))
 
     keras.utils.set_random_seed(classifier.SEED)
     model = classifier.build()
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum
+    scorer = classifier.Classifier(model, {})  # the evaluation's own inference, on the weights being trained
+    curve = []
+    held_out = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: curve.append(
+        scorer.accuracy(data.reference_images, data.reference_labels)))
     start = time.perf_counter()
-    classifier.fit(model, data.train_images, data.train_labels, epochs, callbacks=[HeldOut()])
+    classifier.fit(model, data.train_images, data.train_labels, epochs, callbacks=[held_out])
     return {"seconds": time.perf_counter() - start, "curve": curve}
 
 
