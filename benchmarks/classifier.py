@@ -8,8 +8,8 @@ keras_gan/evaluation/classifier.py is built and trained with its own recipe
 (`classifier.fit`: same seed, data, augmentation, Adam with cosine decay over
 the run), and after every epoch it is scored on the held-out reference images
 in inference mode (BatchNorm's moving statistics), as the evaluation uses it.
-Momentum 0.99 is what the classifier ships with; any other value is an
-experiment, not what train.py trains.
+The row of the shipped momentum and length (classifier.BN_MOMENTUM and
+EPOCHS) is marked; any other is an experiment, not what train.py trains.
 
 The data are the evaluation's (`reference.load_evaluation_data`): MNIST from
 tensorflow-datasets or --data-dir, else the offline 5,000-image sample with a
@@ -33,9 +33,9 @@ DOC_END = "<!-- classifier schedule: end -->"
 
 def parse_args(argv):
     p = OneLineArgumentParser(prog="benchmarks/classifier.py", description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, nargs="+", default=[8, 20], help="schedule lengths (default: 8 20)")
-    p.add_argument("--momentum", type=float, nargs="+", default=[0.99, 0.9],
-                   help="BatchNorm momentum values (default: 0.99, the shipped one, and 0.9)")
+    p.add_argument("--epochs", type=int, nargs="+", default=[12, 20], help="schedule lengths (default: 12 20)")
+    p.add_argument("--momentum", type=float, nargs="+", default=[0.9, 0.99],
+                   help="BatchNorm momentum values (default: 0.9, the shipped one, and Keras' default 0.99)")
     p.add_argument("--data-dir", help="MNIST IDX files (default: tensorflow-datasets, else the offline sample)")
     p.add_argument("--doc", help="also write the table into this page's marked block")
     args = p.parse_args(argv)
@@ -76,7 +76,8 @@ def first_epoch_at(curve, level):
     return next((i + 1 for i, accuracy in enumerate(curve) if accuracy >= level), None)
 
 
-def markdown(rows, data_source, machine):
+def markdown(rows, data_source, machine, shipped):
+    """The table; the row whose (momentum, epochs) is `shipped` is marked."""
     lines = [
         f"Measured {datetime.date.today().isoformat()} on {machine}; data: {data_source}.",
         "",
@@ -88,7 +89,7 @@ def markdown(rows, data_source, machine):
         curve = row["curve"]
         reached = [first_epoch_at(curve, level) for level in (0.9, 0.98)]
         lines.append(
-            f"| {row['momentum']:g}{' (shipped)' if row['momentum'] == 0.99 else ''} | {row['epochs']} | "
+            f"| {row['momentum']:g} | {row['epochs']}{' (shipped)' if (row['momentum'], row['epochs']) == shipped else ''} | "
             f"{row['seconds']:.0f} | {curve[-1]:.1%} | {reached[0] or '-'} | {reached[1] or '-'} | "
             + " ".join(f"{a:.2f}" for a in curve) + " |")
     return "\n".join(lines)
@@ -115,7 +116,9 @@ def main(argv=None):
                   file=sys.stderr, flush=True)
     from keras_gan.common.machine import cpu_description
 
-    table = markdown(rows, data.train_source, cpu_description())
+    from keras_gan.evaluation.classifier import BN_MOMENTUM, EPOCHS
+
+    table = markdown(rows, data.train_source, cpu_description(), shipped=(BN_MOMENTUM, EPOCHS))
     print(table)
     if args.doc:
         replace_marked_block(args.doc, DOC_BEGIN, DOC_END, table)

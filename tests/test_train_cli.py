@@ -317,7 +317,7 @@ def started_ahead(request):
     that a selected test reads: they run on the second core while the
     in-process tests run on the first. Not the end-to-end run: it needs the
     evaluation classifier, which the other pytest-xdist worker may be
-    training as the run begins (~95 s, 1.7 of the 2 cores); started here it
+    training as the run begins (~55 s, 1.7 of the 2 cores); started here it
     kept this worker waiting for it. It starts when its first test comes,
     after the in-process tests above it."""
     wanted = {name for item in request.session.items if item.module is request.module
