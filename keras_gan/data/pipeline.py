@@ -150,10 +150,9 @@ def make_dataset(images, batch_size, k=1, seed=0, steps_per_epoch=None, epoch_co
     # background thread of the autotuning: on the developers' VM the main
     # thread stood idle, the CPU too, for 30-38 s at the start of some epochs
     # (4 of the default run's 12, ~2 min in all; py-spy showed it waiting in
-    # ~RootDataset::Iterator). Without autotuning no epoch stalled, and in
-    # one-epoch default runs, interleaved, prefetch 2 trained as fast as
-    # AUTOTUNE within their spread (1,251 and 1,368 against 1,126 and 1,324
-    # images/s): a step is a gather of pixels already in memory.
+    # ~RootDataset::Iterator). Without autotuning no epoch stalled, and
+    # prefetch 2 trained as fast as AUTOTUNE within the runs' spread
+    # (docs/performance.md): a step is a gather of pixels already in memory.
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(2).with_options(options)
