@@ -87,7 +87,7 @@ def mnist_dir(tmp_path_factory):
 def evaluation(mnist_dir, tmp_path_factory):
     """(EvaluationData, Classifier, classifier root) for `mnist_dir`: the real
     evaluation classifier, trained as train.py and `python -m keras_gan.evaluate`
-    train it (~55 s on 2 cores), and stored where they look for it with
+    train it (~35 s on 2 cores), and stored where they look for it with
     `--classifier-dir ROOT`. Trained once per test run: the pytest-xdist
     workers share one ROOT, and the first to need it trains it while any
     other waits, then loads it."""

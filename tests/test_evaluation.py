@@ -455,7 +455,7 @@ def test_gan_monitor_warns_when_the_discriminator_wins_outright(tmp_path, capsys
 def test_the_classifier_schedule_benchmark_reads_its_curves_and_refuses_bad_flags(capsys, tmp_path):
     """benchmarks/classifier.py's table: each row's last accuracy and the first
     epochs at 90% and 98% come from that row's own curve ('-' when never
-    reached); the row of the shipped (momentum, epochs) alone is marked; bad
+    reached); the row of the shipped (widths, momentum, epochs) alone is marked; bad
     flags are one line, exit 2."""
     import sys
 
@@ -464,17 +464,21 @@ def test_the_classifier_schedule_benchmark_reads_its_curves_and_refuses_bad_flag
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     import classifier as schedule
 
-    rows = [{"momentum": 0.99, "epochs": 3, "seconds": 12.4, "curve": [0.1, 0.95, 0.97]},
-            {"momentum": 0.9, "epochs": 4, "seconds": 20.0, "curve": [0.5, 0.85, 0.981, 0.99]},
-            {"momentum": 0.9, "epochs": 3, "seconds": 15.0, "curve": [0.5, 0.85, 0.97]}]
-    lines = schedule.markdown(rows, "some images", "a CPU", shipped=(0.9, 3)).splitlines()
+    rows = [{"widths": (8, 16), "momentum": 0.99, "epochs": 3, "seconds": 12.4, "curve": [0.1, 0.95, 0.97]},
+            {"widths": (8, 16), "momentum": 0.9, "epochs": 4, "seconds": 20.0, "curve": [0.5, 0.85, 0.981, 0.99]},
+            {"widths": (8, 16), "momentum": 0.9, "epochs": 3, "seconds": 15.0, "curve": [0.5, 0.85, 0.97]},
+            {"widths": (16, 8), "momentum": 0.9, "epochs": 3, "seconds": 9.0, "curve": [0.2, 0.3, 0.4]}]
+    lines = schedule.markdown(rows, "some images", "a CPU", shipped=((8, 16), 0.9, 3)).splitlines()
     assert lines[0].endswith("on a CPU; data: some images.")
-    assert lines[-3] == "| 0.99 | 3 | 12 | 97.0% | 2 | - | 0.10 0.95 0.97 |"
-    assert lines[-2] == "| 0.9 | 4 | 20 | 99.0% | 3 | 3 | 0.50 0.85 0.98 0.99 |"
-    assert lines[-1] == "| 0.9 | 3 (shipped) | 15 | 97.0% | 3 | - | 0.50 0.85 0.97 |"
+    assert lines[-4] == "| 8, 16 | 0.99 | 3 | 12 | 97.0% | 2 | - | 0.10 0.95 0.97 |"
+    assert lines[-3] == "| 8, 16 | 0.9 | 4 | 20 | 99.0% | 3 | 3 | 0.50 0.85 0.98 0.99 |"
+    assert lines[-2] == "| 8, 16 | 0.9 | 3 (shipped) | 15 | 97.0% | 3 | - | 0.50 0.85 0.97 |"
+    assert lines[-1] == "| 16, 8 | 0.9 | 3 | 9 | 40.0% | - | - | 0.20 0.30 0.40 |"
+    assert schedule.parse_args(["--widths", "24,48", "32,64"]).widths == [(24, 48), (32, 64)]
     unmarked = tmp_path / "page.md"
     unmarked.write_text("# a page without the block\n")
     for argv, flag in ((["--epochs", "0"], "--epochs 0"), (["--momentum", "1"], "--momentum 1.0"),
+                       (["--widths", "24"], "argument --widths: expected two filter counts"),
                        (["--doc", "/nonexistent.md"], "--doc /nonexistent.md: no such file"),
                        (["--doc", str(unmarked)], f"--doc {unmarked}: no generated block")):
         assert schedule.main(argv) == 2

@@ -27,7 +27,7 @@ KILL_AT = os.path.join(ROOT, "tests", "kill_at.py")
 
 def cli_command(argv, evaluate=False, kill_at=None, on_cue=False):
     """train.py's command line; with --no-eval unless `evaluate` (the evaluation
-    classifier takes ~50 s to train: only the tests about it pay for it);
+    classifier takes ~35 s to train: only the tests about it pay for it);
     `kill_at`: SIGKILLed at that point, `on_cue`: started on a line on stdin (tests/kill_at.py)."""
     program = [KILL_AT, *(["--on-cue"] if on_cue else []), kill_at] if kill_at else [os.path.join(ROOT, "train.py")]
     return [sys.executable, *program, *argv, *([] if evaluate else ["--no-eval"])]
@@ -317,7 +317,7 @@ def started_ahead(request):
     that a selected test reads: they run on the second core while the
     in-process tests run on the first. Not the end-to-end run: it needs the
     evaluation classifier, which the other pytest-xdist worker may be
-    training as the run begins (~55 s, 1.7 of the 2 cores); started here it
+    training as the run begins (~35 s, 1.7 of the 2 cores); started here it
     kept this worker waiting for it. It starts when its first test comes,
     after the in-process tests above it."""
     wanted = {name for item in request.session.items if item.module is request.module
