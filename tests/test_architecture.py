@@ -125,3 +125,13 @@ def test_every_test_the_docs_name_exists():
     gone = {path: names for path, names in gone.items() if names}
     assert not gone, f"docs name tests that do not exist: {gone}"
     assert named_tests("`tests/test_resume.py::test_a_run` and test_gone") == {"test_a_run", "test_gone"}
+
+
+def test_the_longest_first_order_names_test_files_that_exist():
+    """tests/conftest.py's LONGEST_FIRST orders files by name: a renamed or
+    removed file would fall silently to the end of the order."""
+    from conftest import LONGEST_FIRST
+
+    files = {name for _, _, names in os.walk(os.path.join(ROOT, "tests")) for name in names}
+    assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST)
+    assert [name for name in LONGEST_FIRST if name not in files] == []

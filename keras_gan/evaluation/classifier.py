@@ -27,8 +27,9 @@ EPOCHS, BATCH_SIZE, SEED = 12, 128, 0
 # until the learning rate had decayed (20 epochs for 98.5%); with 0.9 it is
 # at 98% from about the 8th epoch (benchmarks/classifier.py, docs/evaluation.md).
 BN_MOMENTUM = 0.9
-# Filters of the two conv blocks. (24, 48) trained in about half the time of
-# (32, 64) here, at the same held-out accuracy; (16, 32) fell below 98%
+# Filters of the two conv blocks. (24, 48) trained in 32 s against 55 for
+# (32, 64) here (0.58-0.82 of the time across the benchmark's rows), at the
+# same held-out accuracy; (16, 32) fell below 98% in a one-off run
 # (benchmarks/classifier.py --widths, docs/evaluation.md).
 WIDTHS = (24, 48)
 # Images per forward pass when measuring. Eager passes of 1,000 raised a
