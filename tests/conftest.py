@@ -34,6 +34,15 @@ def pytest_configure(config):
     if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None) \
             and not hasattr(config, "workerinput"):
         return
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if workers >= (cores or 1):
+        # As many pytest-xdist workers as cores: each keeps a core busy, so
+        # TensorFlow runs its ops on one thread, in the workers and in the
+        # processes they start (train.py runs, clusters; they inherit the
+        # variable). Two threads per process on 2 cores spun against the
+        # other worker's (docs/testing.md has the runs before and after).
+        os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
     with start_up_notices_hidden():
         import tensorflow as tf
 

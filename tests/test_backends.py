@@ -59,9 +59,17 @@ def needs_other_backends():
                     f"pip install '.[{','.join(MISSING)}]'")
 
 
-def run_on(backend, args, timeout=900, extra_xla_flags=()):
+def run_on(backend, args, timeout=900, extra_xla_flags=(), unoptimised_xla=False):
+    """`args` run by Python on `backend`. `unoptimised_xla`: JAX compiles
+    at -O0 (JAX_DISABLE_MOST_OPTIMIZATIONS), for the core tests only (their
+    programs are tiny and compiled once; one that is not, the fused-steps
+    test's, turns the optimisations back on): 42 CPU-s instead of 59 on
+    the developers' machine (one process each, side by side, 2026-12-05). train.py's runs keep XLA's optimisations, as
+    a user's run does: unoptimised, the conv GAN's steps ran ~5x slower."""
     env = dict(quiet_environment(), KERAS_BACKEND=backend, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3",
                **JAX_CACHE, XLA_FLAGS=" ".join([XLA_FLAGS, *extra_xla_flags]))
+    if unoptimised_xla:
+        env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
     with subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as process:
         pin_to_own_core(process.pid)
@@ -183,7 +191,8 @@ def core_training_tests():
 
 def core_tests_on(backend, ahead):
     return ahead.submit(run_on, backend, ["-m", "pytest", "--confcutdir", "tests/multibackend", "-p",
-                                          "no:cacheprovider", "-q", "-rA", "-W", "ignore", "tests/multibackend"])
+                                          "no:cacheprovider", "-q", "-rA", "-W", "ignore", "tests/multibackend"],
+                        unoptimised_xla=True)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ through tests/test_backends.py): the update order and count, each player's
 update against the same step written out in NumPy, isolation of the players,
 determinism, saving and resuming, and the full recipe."""
 
+import contextlib
 import re
 
 import keras
@@ -307,7 +308,32 @@ def recipe_data():
     return images, labels
 
 
+@contextlib.contextmanager
+def xla_optimised():
+    """On JAX, XLA's optimisations on for the block, as in every real run.
+    tests/test_backends.py runs this folder with JAX_DISABLE_MOST_OPTIMIZATIONS
+    (LLVM at -O0: the tiny programs of the other tests compile in about half
+    the time); the conv recipe's steps, in a jax.lax.scan of 4, ran ~5x
+    slower unoptimised and rounded differently from one step per call."""
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    import jax
+
+    before = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", False)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", before)
+
+
 def fit_recipe(fused_steps):
+    with xla_optimised():
+        return _fit_recipe(fused_steps)
+
+
+def _fit_recipe(fused_steps):
     keras.utils.set_random_seed(0)
     gan = GAN(*build_models("conv", num_classes=10), k=2, r1_gamma=1.0, augmentation="translation,cutout",
               num_classes=10, seed=0)
