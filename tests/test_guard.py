@@ -124,9 +124,12 @@ def test_a_known_bad_value_exits_2_with_one_line_naming_its_flag(tmp_path, capsy
     assert_usage_error(code, capsys.readouterr().err, flag, tmp_path)
 
 
-FLAG_VALUES = {  # valid and invalid values; every valid combination is a run of one step
+# Valid and invalid values. Every valid combination must stay a run of a step or two
+# on top of tiny_run: hypothesis draws anew in every session, and a valid
+# `--epochs 99999999999` (once here) trained until CI was killed.
+FLAG_VALUES = {
     "--model": st.sampled_from(["mlp", "conv", "gru", ""]),
-    "--epochs": st.sampled_from(["1", "0", "-3", "2.5", "x", "99999999999"]),
+    "--epochs": st.sampled_from(["1", "2", "0", "-3", "2.5", "x"]),
     "--batch-size": st.sampled_from(["8", "4", "0", "1e3", "-1"]),
     "--k": st.sampled_from(["1", "2", "0", "k", "auto"]),
     "--lr-schedule": st.sampled_from(["constant", "linear", "cosine"]),
