@@ -75,10 +75,12 @@ def keras_backend():
 # Harmless TensorFlow 2.21 messages at ERROR level, during training:
 HARMLESS_DURING_TRAINING = re.compile(
     # Grappler's remapper cannot fuse a LeakyReLU gradient inside Keras'
-    # multi-step loop without XLA, says so, and leaves the graph unfused (the
-    # step still runs, and its speed is what the compile trial measures).
+    # multi-step loop without XLA, nor (with --r1-interval above 1) a
+    # convolution's BiasAdd inside the lazy penalty's tf.cond; it says so and
+    # leaves the graph unfused (the step still runs, and its speed is what
+    # the compile trial measures).
     rb"^E\d{4} [\d:. ]+\d+ (meta_optimizer\.cc:\d+\] remapper failed: INVALID_ARGUMENT: "
-    rb"Mutation::Apply error: fanout .*LeakyReluGrad"
+    rb"Mutation::Apply error: fanout .*(LeakyReluGrad|exist for missing node '[^']*/BiasAdd')"
     # A step loaded from the persistent XLA cache (keras_gan/training/
     # compile_settings.py): TensorFlow reads the binary entry as text first,
     # and the text parser's complaint is printed before the binary read succeeds ...
