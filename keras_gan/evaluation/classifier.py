@@ -85,8 +85,9 @@ class Classifier:
         # It starts after the RandomTranslation (the identity at inference),
         # which Keras may not compile with XLA: so on JAX the function that
         # measures images is jitted, not run op by op (10,000 images in about
-        # half the CPU time on the developers' VM, 2026-12-05; on TensorFlow
-        # and PyTorch it runs as before, to the bit).
+        # half the CPU time on the developers' VM, 2026-12-05, a one-off
+        # timing in docs/testing.md); on TensorFlow and PyTorch it runs as
+        # before, to the bit.
         augmentation, = (layer for layer in model.layers if isinstance(layer, keras.layers.RandomTranslation))
         after_augmentation = augmentation.output
         self.both = keras.Model(after_augmentation, [model.get_layer(FEATURES_LAYER).output, model.output])

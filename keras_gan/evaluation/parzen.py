@@ -26,7 +26,8 @@ def log_likelihoods(points, samples, sigmas, batch=500):
         squared = np.maximum((x * x).sum(1)[:, None] + sample_norms[None, :] - 2.0 * x @ samples.T, 0.0)
         # log-sum-exp with the shift every sigma shares: the nearest sample's
         # term is exp(0) = 1, so the sum neither overflows nor vanishes. Same
-        # figures as scipy's logsumexp per sigma (to ~1e-12), in 0.4 of the time.
+        # figures as scipy's logsumexp per sigma (to ~1e-12), in 0.4 of the time
+        # (a one-off timing, docs/testing.md).
         nearest = squared.min(axis=1)
         excess = squared - nearest[:, None]
         for i, sigma in enumerate(sigmas):
