@@ -20,12 +20,11 @@ import numpy as np
 
 from keras_gan.common.files import check_writable_dir
 from keras_gan.common.options import (
-    DATASETS, IMAGE_SHAPE, OneLineArgumentParser, UserError, check_sample_request,
+    DATASETS, EVALUATION_SAMPLES, IMAGE_SHAPE, OneLineArgumentParser, UserError, check_sample_request,
 )
 from keras_gan.common.quiet import tensorflow_start
 
 DEFAULT_CLASSIFIER_DIR = os.path.join("saved_models", "classifier")
-DEFAULT_SAMPLES = 10_000
 
 
 def build_parser():
@@ -35,8 +34,8 @@ def build_parser():
     source.add_argument("--generator", help="an exported SavedModel, or a folder of versions")
     source.add_argument("--checkpoint", help="a GAN saved as .keras (a run's gan.keras)")
     source.add_argument("--samples", help="a .npy of images [n, 28, 28(, 1)], uint8 or in [0, 1]")
-    p.add_argument("--num-samples", type=int, default=DEFAULT_SAMPLES,
-                   help=f"images to generate (default: {DEFAULT_SAMPLES:,})")
+    p.add_argument("--num-samples", type=int, default=EVALUATION_SAMPLES,
+                   help=f"images to generate (default: {EVALUATION_SAMPLES:,})")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated images (default: 0)")
     p.add_argument("--dataset", choices=DATASETS, default="mnist")
     p.add_argument("--data-dir", help="IDX images and labels (offline use)")

@@ -318,7 +318,7 @@ def uninterrupted_jax_run(ahead, tmp_path_factory, mnist_dir, evaluation):
     neither the evaluation (after training) nor TensorFlow's absence may
     change the weights."""
     folder = tmp_path_factory.mktemp("jax_run")
-    argv = conv_run(folder, "run", "jax", mnist_dir, "--classifier-dir", evaluation[2])
+    argv = conv_run(folder, "run", "jax", mnist_dir, "--classifier-dir", evaluation[2], "--eval-samples", "1000")
     return folder, ahead.submit(run_on, "jax", [WITHOUT_TF, TRAIN, *argv])
 
 
@@ -365,7 +365,7 @@ def test_train_py_on_jax_without_tensorflow_trains_evaluates_and_logs(request):
     summary = json.load(open(folder / "run" / "summary.json"))
     assert summary["backend"] == "jax" and summary["steps"] == 8 and summary["export"] is None
     assert summary["compile"]["fused_steps"] == 2
-    assert summary["evaluation"]["frechet_distance"] > 0
+    assert summary["evaluation"]["frechet_distance"] > 0 and summary["evaluation"]["num_samples"] == 1000
     assert (folder / "run" / "samples.png").is_file() and (folder / "run" / "gan.keras").is_file()
     seconds, ratios = eval_curves.curve(str(folder / "run"))  # written without tf.summary
     assert len(seconds) >= 1 and np.all(ratios > 0)

@@ -116,6 +116,7 @@ def assert_usage_error(code, err, flag, tmp_path):
     ("--latent-dim", "0"), ("--steps-per-execution", "0"), ("--log-every-n-steps", "0"),
     ("--ema", "-0.5"), ("--r1-gamma", "nan"), ("--r1-interval", "0"), ("--label-smoothing", "-0.5"),
     ("--k", "0"), ("--batch-size", "0"), ("--learning-rate", "-1"), ("--beta-1", "1"),
+    ("--eval-samples", "999"), ("--eval-samples", "10001"),
 ])
 def test_a_known_bad_value_exits_2_with_one_line_naming_its_flag(tmp_path, capsys, mnist_dir, flag, value):
     """After the flags of a real run that trains (the fuzz below trains with them): without the
@@ -153,6 +154,7 @@ FLAG_VALUES = {
     "--r1-interval": st.sampled_from(["1", "3", "0", "1.5"]),
     "--ema": st.sampled_from(["0", "0.9", "1", "-0.5"]),
     "--steps": st.sampled_from(["1", "0", "1e4"]),
+    "--eval-samples": st.sampled_from(["1000", "999"]),
 }
 SWITCHES = ["--no-download", "--fresh", "--bogus-flag", "--conditional"]
 EXPECTED = {  # flag -> (key in built_gan, how its value reads there)

@@ -194,6 +194,23 @@ def test_multi_worker_needs_tf_config_and_single_steps(tmp_path, capsys, monkeyp
     assert not (tmp_path / "run").exists()
 
 
+def test_multi_worker_refuses_a_global_batch_the_workers_cannot_share(tmp_path, capsys, monkeypatch):
+    """Every worker, before TensorFlow starts: the chief and the workers of
+    TF_CONFIG each hold a replica or more, so the batch must divide among them."""
+    from keras_gan.cli import flags
+
+    cluster = {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2", "127.0.0.1:3"]}
+    for task in ({"type": "chief", "index": 0}, {"type": "worker", "index": 1}):
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
+        argv = ["--strategy", "multi_worker", "--seed", "1", "--no-download", "--logdir", str(tmp_path / "run")]
+        assert train.main(argv + ["--batch-size", "16"]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            "train.py: error: --batch-size 16 is the global batch: it must be divisible by the replicas "
+            "in sync, a multiple of the 3 workers in TF_CONFIG."]
+        assert flags.parse_args(argv + ["--batch-size", "15"]).batch_size == 15
+    assert not (tmp_path / "run").exists()
+
+
 def test_main_reports_user_errors_in_process(tmp_path, capsys, mnist_dir):
     """The same contract without a subprocess, for errors found after parsing.
     Every output path is checked before training, and none is left behind."""
@@ -546,7 +563,7 @@ def test_conditional_run_end_to_end(tmp_path, capsys, mnist_dir, evaluation):
     argv = ["--conditional", "--model", "mlp", "--data-dir", mnist_dir, "--split", "test",
             "--epochs", "2", "--steps-per-epoch", "3", "--batch-size", "16", "--seed", "5",
             "--verbose", "0", "--logdir", str(run), "--export-dir", str(export),
-            "--classifier-dir", evaluation[2]]
+            "--classifier-dir", evaluation[2], "--eval-samples", "1000"]
     assert train.main(argv) == 0
     out = capsys.readouterr().out
     assert "model: conditional mlp GAN, k=1" in out
@@ -561,7 +578,8 @@ def test_conditional_run_end_to_end(tmp_path, capsys, mnist_dir, evaluation):
     assert summary["args"]["conditional"] is True and summary["args"]["samples"] == 100
     accuracy = summary["evaluation"]["conditional"]
     per_class = accuracy["per_class_accuracy"]
-    assert sorted(per_class) == [str(c) for c in range(10)]  # JSON keys; 1,000 samples each
+    assert summary["evaluation"]["num_samples"] == 1000  # --eval-samples
+    assert sorted(per_class) == [str(c) for c in range(10)]  # JSON keys; 100 samples each
     assert accuracy["class_accuracy"] == pytest.approx(np.mean(list(per_class.values())), abs=1e-4)
     assert f"requested class in {accuracy['class_accuracy']:.1%}" in out
     loaded = tf.saved_model.load(str(export / "1"))
@@ -602,6 +620,17 @@ def test_data_the_evaluation_cannot_use_is_refused_before_anything_is_written(tm
     assert "label" in err[0]
     for made in ("run", "export", "cls"):
         assert not (tmp_path / made).exists(), made
+
+
+def test_every_flag_has_a_row_in_the_readmes_flag_table():
+    from keras_gan.cli import flags
+
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    rows = [line for line in readme.split("### Flags", 1)[1].splitlines() if line.startswith("| `--")]
+    documented = {flag for row in rows for flag in re.findall(r"`(--[a-z0-9-]+)", row.split(" | ")[0])}
+    offered = {option for action in flags.build_parser()._actions for option in action.option_strings
+               if option.startswith("--") and option != "--help"}
+    assert offered - documented == set() and documented - offered == set()
 
 
 def test_summary_prints_the_conditional_models(capsys):

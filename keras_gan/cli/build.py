@@ -4,6 +4,7 @@ import math
 
 from keras_gan.cli import report
 from keras_gan.cli.flags import num_classes
+from keras_gan.common.options import PER_EPOCH_EVALUATION_SAMPLES
 from keras_gan.training import compile_settings
 
 # The most per-epoch evaluations (TensorBoard eval/*) in one run.
@@ -51,7 +52,9 @@ def build_training(args, plan, strategy):
         # About 0.5 s per evaluation: at most EVALUATIONS per run, so that a
         # run of many short epochs does not spend minutes on them.
         every = math.ceil(plan.epochs / EVALUATIONS)
-        callbacks.append(QualityMonitor(args.logdir, classifier, evaluation_data, seed=args.seed, every=every))
+        samples = min(args.eval_samples, PER_EPOCH_EVALUATION_SAMPLES)
+        callbacks.append(QualityMonitor(args.logdir, classifier, evaluation_data, seed=args.seed,
+                                        samples=samples, every=every))
     # Last, so that an epoch is backed up only when every other callback is done with it.
     callbacks.append(EpochBackup(plan.backup_dir))
 

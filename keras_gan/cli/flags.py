@@ -18,19 +18,22 @@ from keras_gan.common.options import (
     DATASETS,
     DEFAULT_BETA_1,
     DEFAULT_LEARNING_RATE,
+    EVALUATION_SAMPLES,
     GENERATOR_LOSSES,
     LATENT_DIM,
     LR_SCHEDULES,
     MAX_SAMPLES,
     MAX_SEED,
+    MIN_EVALUATION_SAMPLES,
     MODEL_FAMILIES,
     NUM_CLASSES,
+    PER_EPOCH_EVALUATION_SAMPLES,
     OneLineArgumentParser,
     UserError,
     parse_augmentation,
 )
 from keras_gan.training import compile_settings
-from keras_gan.training.distribute import STRATEGIES
+from keras_gan.training.distribute import STRATEGIES, check_tf_config, synchronous_workers
 
 DEFAULT_RUNS_ROOT = "logs"
 # train.py's defaults where they differ from the library's (the paper's and
@@ -168,6 +171,10 @@ def build_parser():
     p.add_argument("--no-eval", action="store_true",
                    help="skip the evaluation: per epoch (TensorBoard eval/*) and after training "
                         "(summary.json); docs/evaluation.md")
+    p.add_argument("--eval-samples", type=_number(int, minimum=MIN_EVALUATION_SAMPLES, maximum=MAX_SAMPLES),
+                   default=EVALUATION_SAMPLES,
+                   help=f"samples of the evaluation after training (default: {EVALUATION_SAMPLES:,}); "
+                        f"the per-epoch evaluation as many, at most {PER_EPOCH_EVALUATION_SAMPLES:,}")
     p.add_argument("--classifier-dir", default=os.path.join("saved_models", "classifier"),
                    help="where the evaluation classifier is kept (default: %(default)s/<dataset>)")
     p.add_argument("--summary", action="store_true",
@@ -196,6 +203,16 @@ def parse_args(argv):
             "--steps-per-execution must be 1 with --strategy multi_worker "
             "(Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy)"
         )
+    if args.strategy == "multi_worker":
+        # Checked before TensorFlow starts, so every worker refuses at once
+        # instead of after joining the cluster; the replicas on each worker's
+        # GPUs are counted once the strategy exists (keras_gan/cli/plan.py).
+        workers = synchronous_workers(check_tf_config())
+        if args.batch_size % workers:
+            raise UserError(
+                f"--batch-size {args.batch_size} is the global batch: it must be divisible by the "
+                f"replicas in sync, a multiple of the {workers} workers in TF_CONFIG."
+            )
     if args.epochs is not None and args.steps is not None:
         raise UserError("--epochs and --steps both set the training length: give one")
     if args.samples is None:

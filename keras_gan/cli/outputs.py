@@ -64,14 +64,14 @@ def export_generator(args, gan, checkpoint, digest):
 
 
 def evaluate(args, plan, gan):
-    """The evaluation of 10,000 samples (docs/evaluation.md), or None without one."""
+    """The evaluation of --eval-samples samples (docs/evaluation.md), or None without one."""
     if not plan.evaluation:
         return None
     from keras_gan.evaluation.report import evaluate as evaluate_samples
 
     data, classifier = plan.evaluation
-    labels = gan.check_labels(None, 10_000)  # conditional: 1,000 of each class
-    return evaluate_samples(gan.generate(10_000, seed=args.seed, labels=labels), data, classifier,
+    labels = gan.check_labels(None, args.eval_samples)  # conditional: each class alike
+    return evaluate_samples(gan.generate(args.eval_samples, seed=args.seed, labels=labels), data, classifier,
                             labels=labels)
 
 

@@ -20,7 +20,7 @@ from keras_gan.common.options import UserError
 from keras_gan.training.compile_settings import valid_settings
 
 # Flags that do not change what a run computes, or that say where it is.
-NOT_SETTINGS = ("logdir", "verbose", "fresh", "summary", "no_eval", "classifier_dir")
+NOT_SETTINGS = ("logdir", "verbose", "fresh", "summary", "no_eval", "eval_samples", "classifier_dir")
 
 
 def settings_of(args):

@@ -23,6 +23,14 @@ DEFAULT_BETA_1 = 0.5
 MAX_SEED = 2**31 - 1
 # The most images one call may generate: a bound on memory per request.
 MAX_SAMPLES = 10_000
+# The closing evaluation's samples (train.py's --eval-samples, `python -m
+# keras_gan.evaluate --num-samples`): docs/evaluation.md's figures are of 10,000.
+EVALUATION_SAMPLES = 10_000
+# The per-epoch evaluation's samples (TensorBoard's eval/*), at most.
+PER_EPOCH_EVALUATION_SAMPLES = 2_000
+# The fewest train.py evaluates: KID's subsets and the per-epoch precision and
+# recall sets are 1,000 images each (keras_gan/training/quality_monitor.py).
+MIN_EVALUATION_SAMPLES = 1_000
 
 
 def check_sample_request(num_samples, seed):

@@ -46,6 +46,13 @@ def check_tf_config(environ=os.environ):
     return config
 
 
+def synchronous_workers(config):
+    """How many processes of a TF_CONFIG cluster train in sync (its chief and
+    workers); each holds one replica or more."""
+    cluster = config["cluster"]
+    return len(cluster.get("chief", [])) + len(cluster["worker"])
+
+
 def mirrored_strategy(devices=None):
     """MirroredStrategy over `devices` (default: all GPUs, else the CPU).
 

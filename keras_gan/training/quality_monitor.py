@@ -1,7 +1,8 @@
 """A cheap evaluation during training: TensorBoard `eval/*` and a warning on collapse.
 
-2,000 samples (fixed noise, so epochs are comparable) every `every` epochs
-and after the last one, in the evaluation classifier's feature space: the Fréchet distance to the reference
+2,000 samples (fixed noise, so epochs are comparable; fewer with train.py's
+--eval-samples) every `every` epochs and after the last one, in the
+evaluation classifier's feature space: the Fréchet distance to the reference
 images and its ratio to the real-vs-real floor, precision and recall
 (1,000 images each), the number of classes with at least 5% of the samples,
 and KL(class histogram || uniform); for a conditional GAN (its samples in
@@ -20,8 +21,8 @@ import numpy as np
 from keras_gan.evaluation import metrics
 from keras_gan.model.gan import to_unit_range, with_labels
 from keras_gan.common.layout import TENSORBOARD_DIR
-
-SAMPLES, PRDC_IMAGES = 2000, 1000
+from keras_gan.common.options import MIN_EVALUATION_SAMPLES as PRDC_IMAGES
+from keras_gan.common.options import PER_EPOCH_EVALUATION_SAMPLES as SAMPLES
 
 
 class QualityMonitor(keras.callbacks.Callback):
