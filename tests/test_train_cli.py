@@ -514,6 +514,27 @@ def test_start_up_notices_are_hidden_unless_the_user_set_the_log_level(monkeypat
     assert capfd.readouterr().err == b"".join(NOTICES).decode()
 
 
+def test_the_programs_start_keras_without_the_packages_they_never_use(monkeypatch):
+    """tensorflow_start, which every command starts TensorFlow in, refuses
+    scikit-learn, pandas and (on TensorFlow) JAX for its block: Keras then
+    starts without its scikit-learn wrappers and pandas input. A package
+    imported before is left as it is, and after the block nothing is refused."""
+    import importlib
+
+    from keras_gan.common import lean_start, quiet
+
+    assert lean_start.unused_packages("tensorflow") == ("sklearn", "pandas", "jax")
+    assert lean_start.unused_packages("jax") == ("sklearn", "pandas")
+    pandas = importlib.import_module("pandas")  # Keras imported it in this test process
+    monkeypatch.delitem(sys.modules, "sklearn", raising=False)  # as in a fresh process
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with quiet.tensorflow_start():
+        with pytest.raises(ImportError):
+            importlib.import_module("sklearn")
+        assert importlib.import_module("pandas") is pandas
+    assert "sklearn" not in sys.modules  # no marker left behind: a later import would load it
+
+
 def test_a_real_start_prints_nothing_on_stderr(real_start):
     result = real_start.result()
     assert result.returncode == 0

@@ -13,6 +13,7 @@ import random
 
 from keras_gan.cli import runs
 from keras_gan.common.files import check_writable_dir
+from keras_gan.common.quiet import keras_backend
 from keras_gan.common.options import (
     AUGMENTATIONS,
     DATASETS,
@@ -203,10 +204,11 @@ def parse_args(argv):
             "--steps-per-execution must be 1 with --strategy multi_worker "
             "(Keras 3.15's multi-step loop fails under MultiWorkerMirroredStrategy)"
         )
-    if args.strategy == "multi_worker":
+    if args.strategy == "multi_worker" and keras_backend() == "tensorflow":
         # Checked before TensorFlow starts, so every worker refuses at once
         # instead of after joining the cluster; the replicas on each worker's
         # GPUs are counted once the strategy exists (keras_gan/cli/plan.py).
+        # (On JAX and PyTorch the strategy itself is refused, in one line.)
         workers = synchronous_workers(check_tf_config())
         if args.batch_size % workers:
             raise UserError(

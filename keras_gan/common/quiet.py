@@ -44,15 +44,21 @@ START_UP_NOISE = re.compile(
 @contextlib.contextmanager
 def tensorflow_start():
     """Run a block that imports TensorFlow (and perhaps creates a strategy),
-    then start TensorFlow's devices, without the start-up notices."""
+    then start TensorFlow's devices, without the start-up notices, and
+    without the packages Keras would import for features no program here
+    uses (keras_gan/common/lean_start.py)."""
     global _filtering
+    from keras_gan.common.lean_start import unused_imports_refused
+
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ and not ours_to_filter():
-        yield
+        with unused_imports_refused(keras_backend()):
+            yield
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = OUR_LEVEL
     _filtering = True
     with hidden_stderr_lines(START_UP_NOISE):
-        yield
+        with unused_imports_refused(keras_backend()):
+            yield
         # Device start-up (cuInit and friends) happens on first use. After the
         # block, which may need to configure the devices first (a multi-worker
         # strategy must be created before they start). Not for Keras on JAX or
