@@ -28,9 +28,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from keras_gan import train  # noqa: E402
-from keras_gan.cli import build, outputs, program  # noqa: E402
-from keras_gan.training.backup import EpochBackup  # noqa: E402
+from keras_gan.common.quiet import tensorflow_start  # noqa: E402
+
+with tensorflow_start():  # TensorFlow and Keras start as in train.py's own run (cli/program.py)
+    from keras_gan import train
+    from keras_gan.cli import build, outputs, program
+    from keras_gan.training.backup import EpochBackup
 
 # The step after which each point kills: (module, function name).
 AFTER = {

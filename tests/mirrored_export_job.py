@@ -10,16 +10,19 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import tensorflow as tf  # noqa: E402
+from keras_gan.common.lean_start import unused_imports_refused  # noqa: E402
 
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+with unused_imports_refused():  # as the programs start Keras
+    import tensorflow as tf
 
-import numpy as np  # noqa: E402
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from keras_gan import GAN, build_models  # noqa: E402
-from keras_gan.data import make_dataset  # noqa: E402
-from keras_gan.outputs.saved_model import export_generator  # noqa: E402
+    import numpy as np
+
+    from keras_gan import GAN, build_models
+    from keras_gan.data import make_dataset
+    from keras_gan.outputs.saved_model import export_generator
 
 family, export_dir = sys.argv[1:]
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

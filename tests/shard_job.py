@@ -11,9 +11,13 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-from keras_gan.data import make_dataset  # noqa: E402
+from keras_gan.common.lean_start import unused_imports_refused  # noqa: E402
+
+with unused_imports_refused():  # as the programs start Keras
+    import tensorflow as tf
+
+    from keras_gan.data import make_dataset
 
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
 images = np.zeros((48, 28, 28, 1), np.uint8)

@@ -99,8 +99,8 @@ def cue_cli(*argv, kill_at="never", env=None, cwd=ROOT):
     """The next run_cli process of a sequence, started now: it imports the
     program (TensorFlow included) while the one before it still runs, then
     waits (tests/kill_at.py --on-cue); `.run()` starts the run and waits for
-    it. For runs whose stderr does not matter: TensorFlow is imported before
-    train.py's own start (which hides its notices)."""
+    it. TensorFlow starts as in train.py (tests/kill_at.py imports it inside
+    tensorflow_start), only earlier."""
     return Started(cli_command(argv, kill_at=kill_at, on_cue=True), cli_environment(env), cwd,
                    stdin=subprocess.PIPE)
 

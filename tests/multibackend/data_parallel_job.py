@@ -6,11 +6,15 @@ on one device. Prints "data parallel over N devices: same weights" or fails.
 import os
 import sys
 
-import jax
-import keras
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from keras_gan.common.lean_start import unused_imports_refused  # noqa: E402
+
+with unused_imports_refused():  # as the programs start Keras
+    import jax
+    import keras
 
 from keras_gan.training import keras_distribution  # noqa: E402
 from keras_gan.model.gan import GAN, default_optimizer  # noqa: E402

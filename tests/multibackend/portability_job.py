@@ -13,10 +13,14 @@ import glob
 import os
 import sys
 
-import keras
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from keras_gan.common.lean_start import unused_imports_refused  # noqa: E402
+
+with unused_imports_refused():  # as the programs start Keras
+    import keras
 
 from keras_gan.model.gan import GAN, default_optimizer, load_checkpoint  # noqa: E402
 from keras_gan.model.networks import build_models  # noqa: E402
