@@ -71,8 +71,8 @@ def evaluate(args, plan, gan):
 
     data, classifier = plan.evaluation
     labels = gan.check_labels(None, args.eval_samples)  # conditional: each class alike
-    return evaluate_samples(gan.generate(args.eval_samples, seed=args.seed, labels=labels), data, classifier,
-                            labels=labels)
+    samples = gan.generate(args.eval_samples, seed=args.seed, labels=labels)
+    return evaluate_samples(samples, data, classifier, labels=labels)
 
 
 def summarize(args, plan, gan, monitor, trained_steps, seconds, process_start):

