@@ -47,11 +47,12 @@ from keras_gan.common.options import UserError  # noqa: E402
 
 # The default recipe until 2026-12-04: 12,000 steps of batch 64 in epochs of
 # one pass over the data (on the offline sample, 194 epochs of 62 steps:
-# 12,028), Adam 1e-3, R1 gamma 1, EMA 0.999. `--epochs` keeps the
-# one-pass epochs, so these flags run it exactly as train.py did then.
+# 12,028), Adam 1e-3 with beta_1 0.5, R1 gamma 1 on every D update, EMA
+# 0.999. `--epochs` keeps the one-pass epochs, so these flags run it exactly
+# as train.py did then, whatever today's defaults are.
 PREVIOUS_STEPS = 12_000
-PREVIOUS = ["--batch-size", "64", "--learning-rate", "1e-3", "--r1-gamma", "1", "--ema", "0.999",
-            "--augmentation", "none"]
+PREVIOUS = ["--batch-size", "64", "--learning-rate", "1e-3", "--beta-1", "0.5", "--r1-gamma", "1",
+            "--r1-interval", "1", "--ema", "0.999", "--augmentation", "none"]
 SIDES = ("previous", "today")
 DOC_BEGIN, DOC_END = "<!-- time to sample: begin -->", "<!-- time to sample: end -->"
 README_BEGIN, README_END = "<!-- main command cost: begin -->", "<!-- main command cost: end -->"

@@ -142,15 +142,15 @@ def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
 
 
 @pytest.mark.parametrize("argv,steps_per_epoch", [
-    ([], 1000),  # the default 12,000 steps: 12 epochs of 1,000
-    (["--steps", "1500"], 750),  # 2 equal epochs, not 1,000 + 1,000
-    (["--steps", "2001"], 667),  # 3 epochs: 2,001 steps
-    (["--steps", "2002"], 668),  # 3 epochs: 2,004 steps, two more than asked
+    ([], 500),  # the default 6,000 steps: 12 epochs of 500
+    (["--steps", "750"], 375),  # 2 equal epochs, not 500 + 250
+    (["--steps", "1002"], 334),  # 3 epochs: 1,002 steps
+    (["--steps", "1003"], 335),  # 3 epochs: 1,005 steps, two more than asked
     (["--steps", "4"], 4),
     (["--steps", "700", "--steps-per-epoch", "7"], 7),  # given: kept
     (["--epochs", "3"], None),  # --epochs: passes over the data, sized by plan_run
 ])
-def test_a_run_set_by_steps_has_epochs_of_at_most_1000_steps(argv, steps_per_epoch, tmp_path):
+def test_a_run_set_by_steps_has_epochs_of_at_most_500_steps(argv, steps_per_epoch, tmp_path):
     """Each epoch ends with grids, a backup and the evaluation: a run's epochs
     are sized by its steps, not by the data (the offline sample's pass is 62
     steps at batch 64), and the size is recorded in run.json's settings."""
@@ -395,8 +395,8 @@ def test_end_to_end_run_writes_samples_checkpoint_and_export(e2e_run):
     # One split only: its held-out fifth is the evaluation's, and not trained on.
     assert "; 1,000 held out as the evaluation's reference, 4,000 trained on" in result.stdout
     assert "Epoch 2/2" in result.stdout and "d_loss" in result.stdout
-    assert ("training: Adam 0.001 (beta_1 0.5), non-saturating G loss, R1 gamma 1, "
-            "EMA 0.999 of G's weights for samples and export") in result.stdout  # train.py's recipe
+    assert ("training: Adam 0.002 (beta_1 0), non-saturating G loss, R1 gamma 1 every 16 D updates, "
+            "EMA 0.995 of G's weights for samples and export") in result.stdout  # train.py's recipe
     run = tmp / "run"
     with Image.open(run / "samples.png") as png:
         assert png.format == "PNG" and png.size == (2 * (4 * 30 + 2),) * 2
@@ -652,6 +652,18 @@ def test_every_flag_has_a_row_in_the_readmes_flag_table():
     offered = {option for action in flags.build_parser()._actions for option in action.option_strings
                if option.startswith("--") and option != "--help"}
     assert offered - documented == set() and documented - offered == set()
+    # The recipe's numbers in the default column are the parser's defaults.
+    defaults = {action.option_strings[0]: action.default for action in flags.build_parser()._actions}
+    defaults["--steps"] = flags.DEFAULT_STEPS  # None in the parser: --epochs may be given instead
+    checked = 0
+    for row in rows:
+        names = re.findall(r"`(--[a-z0-9-]+)", row.split(" | ")[0])
+        cell = row.split(" | ")[1].replace(",", "").split()
+        numbers = [float(part) for part in cell if re.fullmatch(r"[0-9.e+-]+", part)]
+        if len(numbers) == len(names) and all(isinstance(defaults[n], (int, float)) for n in names):
+            assert numbers == [float(defaults[n]) for n in names], row
+            checked += len(names)
+    assert checked >= 7  # --steps, --batch-size, --learning-rate, --beta-1, --r1-gamma, --r1-interval, --ema
 
 
 def test_summary_prints_the_conditional_models(capsys):
