@@ -131,6 +131,7 @@ def side_by_side(seeds, save=None, keep_dir=None):
     done = {(r["side"], r["seed"]) for r in results["runs"]}
     flags = {"previous": previous_flags(), "today": []}
     parent = keep_dir or tempfile.mkdtemp(prefix="time-to-sample-")
+    os.makedirs(parent, exist_ok=True)  # --runs-dir may name a folder not made yet
     for i, seed in enumerate(seeds):
         for side in (SIDES if i % 2 == 0 else SIDES[::-1]):
             if (side, seed) in done:
