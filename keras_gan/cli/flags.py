@@ -41,7 +41,8 @@ DEFAULT_RUNS_ROOT = "logs"
 # DCGAN's: `GAN(...)`, `default_optimizer()`). R1 and the EMA come from the
 # quality sweep of docs/results.md; Adam 2e-3 without momentum, the EMA's
 # shorter memory and the lazy R1 penalty from the side-by-side runs of
-# docs/performance.md, which reach the sweep's 12,000-step quality in 6,000.
+# docs/performance.md, which come within 1% of the sweep's 12,000-step
+# quality in 6,000.
 RECIPE = {"steps": 6_000, "batch_size": 64, "learning_rate": 2e-3, "beta_1": 0.0,
           "augmentation": "none", "r1_gamma": 1.0, "r1_interval": 16, "ema": 0.995}
 DEFAULT_STEPS = RECIPE["steps"]  # when neither --steps nor --epochs is given
