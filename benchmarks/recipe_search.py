@@ -21,7 +21,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from keras_gan.common.files import atomic_path, replace_marked_block  # noqa: E402
+from keras_gan.common.files import replace_marked_block, write_json  # noqa: E402
 from keras_gan.common.options import UserError  # noqa: E402
 
 BEGIN, END = "<!-- recipe search: begin -->", "<!-- recipe search: end -->"
@@ -89,9 +89,7 @@ def main(argv=None):
         table = markdown(runs)
         print(table)
         if args.save:
-            with atomic_path(args.save) as tmp:
-                with open(tmp, "w") as f:
-                    json.dump({"runs": runs}, f, indent=1)
+            write_json(args.save, {"runs": runs})
         if args.doc:
             replace_marked_block(args.doc, BEGIN, END, table)
     except (UserError, OSError) as e:

@@ -41,7 +41,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from keras_gan.common.files import atomic_path, replace_marked_block  # noqa: E402
+from keras_gan.common.files import replace_marked_block, write_json  # noqa: E402
 from keras_gan.common.machine import cpu_description  # noqa: E402
 from keras_gan.common.options import UserError  # noqa: E402
 
@@ -147,12 +147,6 @@ def side_by_side(seeds, save=None, keep_dir=None):
     return results
 
 
-def write_json(path, results):
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(results, f, indent=1)
-
-
 def run_line(run):
     return (f"{run['side']} seed {run['seed']}: {run['wall_seconds']:.0f} s, {run['peak_rss_mb']:,} MB, "
             f"{run['steps']:,} steps, Fréchet ÷ floor {run['frechet_ratio']:.2f}, "
@@ -243,11 +237,9 @@ def one_run(flags, args):
     lines += [f"| {name} | {value:.1f} | {value / seconds:.0%} |" for name, value in summary["phases"].items()]
     print("\n".join(lines))
     if args.json:
-        with atomic_path(args.json) as tmp:
-            with open(tmp, "w") as f:
-                json.dump({"machine": cpu_description(), "flags": flags, "wall_seconds": seconds,
-                           "peak_rss_mb": peak_mb, "phases": summary["phases"], "steps": summary["steps"]},
-                          f, indent=2)
+        write_json(args.json, {"machine": cpu_description(), "flags": flags, "wall_seconds": seconds,
+                               "peak_rss_mb": peak_mb, "phases": summary["phases"], "steps": summary["steps"]},
+                   indent=2)
 
 
 def parse_seeds(text):

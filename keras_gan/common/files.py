@@ -6,6 +6,7 @@ in place, never a half-written one.
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import tempfile
@@ -34,6 +35,13 @@ def atomic_path(path):
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def write_json(path, content, indent=1):
+    """`content` as indented JSON at `path`, written whole or not at all."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(content, f, indent=indent)
 
 
 def _umask():
