@@ -161,9 +161,10 @@ def test_train_py_trial_leaves_the_seeded_run_unchanged(tmp_path, capsys, mnist_
     # it, and XLA is compiled once, in the trial (not three times).
     monkeypatch.setattr(cs, "fastest", lambda rates: next(option for option in rates if not option[0]))
     # Steps per call given: XLA on and off are timed (2 settings, not 4).
+    # R1 on every update: lazy R1 on a CPU takes its rule, untimed.
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--steps", "8",
             "--steps-per-epoch", "4", "--steps-per-execution", "4", "--batch-size", "8", "--seed", "3",
-            "--no-export", "--verbose", "0", "--no-eval"]
+            "--r1-interval", "1", "--no-export", "--verbose", "0", "--no-eval"]
     assert train.main(argv + ["--logdir", str(tmp_path / "a")]) == 0
     first = capsys.readouterr().out
     assert "compile: timing 2 settings" in first and "timed trial" in first  # an XLA one among them
@@ -299,8 +300,8 @@ def test_a_resumed_run_compiles_as_its_first_part_did(tmp_path, capsys, mnist_di
         o: (2.0 if o[0] == prefer["jit"] else 1.0) + (0.5 if o[1] > 1 else 0.0) for o in options})
     logdir = tmp_path / "run"
     argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--steps", "4",
-            "--steps-per-epoch", "2", "--batch-size", "8", "--seed", "3", "--no-export",
-            "--verbose", "0", "--no-eval", "--logdir", str(logdir)]
+            "--steps-per-epoch", "2", "--batch-size", "8", "--seed", "3", "--r1-interval", "1",
+            "--no-export", "--verbose", "0", "--no-eval", "--logdir", str(logdir)]
     assert train.main(argv) == 0
     assert "compile: XLA off, 2 step(s) per call (timed trial" in capsys.readouterr().out
     assert runs.read_compile_choice(str(logdir)) == (False, 2)
@@ -372,3 +373,35 @@ def test_the_xla_cache_lines_are_hidden_but_a_real_feature_mismatch_is_not(monke
     assert capfd.readouterr().err == real.decode()
 
 
+
+
+def test_xla_is_ruled_out_untimed_only_for_a_conditional_step_without_a_gpu():
+    assert cs.xla_ruled_out("auto", True, [])
+    assert not cs.xla_ruled_out("auto", True, ["GPU:0"])
+    assert not cs.xla_ruled_out("auto", False, [])
+    assert not cs.xla_ruled_out("on", True, [])
+
+
+@pytest.mark.parametrize("r1_interval, gpu, expected", [
+    ("4", False, "compile: XLA off, 2 step(s) per call (rule: XLA ran lazy R1's conditional step"),
+    ("4", True, "compile: XLA on, 2 step(s) per call (timed trial"),
+    ("1", False, "compile: XLA on, 2 step(s) per call (timed trial"),
+])
+def test_lazy_r1_on_a_cpu_takes_xla_off_without_a_trial(tmp_path, capsys, mnist_dir, monkeypatch,
+                                                        r1_interval, gpu, expected):
+    """Lazy R1's tf.cond ran 2-3x slower under XLA on a CPU: there train.py
+    skips the trial (whose XLA candidate cost most of its seconds) and takes
+    XLA off; on a GPU, or with R1 on every update, the trial decides (here
+    rigged to prefer XLA on)."""
+    from keras_gan.training import distribute
+
+    monkeypatch.setenv(cs.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(cs, "MIN_RUN_STEPS", 0)
+    monkeypatch.setattr(distribute, "has_gpu", lambda: gpu)
+    monkeypatch.setattr(cs, "run_trial", lambda options, build, dataset, n: {
+        o: 2.0 if o[0] else 1.0 for o in options})
+    argv = ["--model", "mlp", "--data-dir", mnist_dir, "--split", "test", "--steps", "2",
+            "--steps-per-epoch", "2", "--batch-size", "8", "--r1-interval", r1_interval, "--no-export",
+            "--verbose", "0", "--no-eval", "--logdir", str(tmp_path / "run")]
+    assert train.main(argv) == 0
+    assert expected in capsys.readouterr().out

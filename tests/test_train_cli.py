@@ -1,10 +1,12 @@
 """train.py and `python -m keras_gan.export` as a user runs them.
 
-Runs too short for the compile trial take its static default, XLA on, which
-compiles for ~5 CPU-seconds. The tests of what XLA plays no part in (step
-counts, flags reaching the GAN, the NaN stop) pass `--jit-compile off`;
-XLA's own path is trained here by the end-to-end and conditional runs, and
-in tests/test_resume.py and tests/test_compile_settings.py."""
+The default recipe's lazy R1 takes XLA off on a CPU without a trial (the
+rule in keras_gan/training/compile_settings.py), which is what the
+end-to-end and conditional runs here train. Runs with R1 on every update too
+short for the trial take its static default, XLA on, which compiles for ~5
+CPU-seconds: the tests of what XLA plays no part in (step counts, flags
+reaching the GAN, the NaN stop) pass `--jit-compile off`. XLA's own path is
+trained in tests/test_compile_settings.py."""
 
 import json
 import os
@@ -142,7 +144,7 @@ def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
 
 
 @pytest.mark.parametrize("argv,steps_per_epoch", [
-    ([], 500),  # the default 6,000 steps: 12 epochs of 500
+    ([], 500),  # the default 6,500 steps: 13 epochs of 500
     (["--steps", "750"], 375),  # 2 equal epochs, not 500 + 250
     (["--steps", "1002"], 334),  # 3 epochs: 1,002 steps
     (["--steps", "1003"], 335),  # 3 epochs: 1,005 steps, two more than asked

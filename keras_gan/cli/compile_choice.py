@@ -14,7 +14,7 @@ def choose_compile_settings(args, plan, strategy):
     import keras
 
     from keras_gan import data
-    from keras_gan.training.distribute import is_multi_worker
+    from keras_gan.training.distribute import has_gpu, is_multi_worker
 
     backend = keras.backend.backend()
     recorded = runs.read_compile_choice(args.logdir) if plan.chief else None
@@ -28,6 +28,10 @@ def choose_compile_settings(args, plan, strategy):
         # A resumed run (its flags match: run.json): the same compiled step as
         # its first part, for the same weights, whatever the cache says now.
         choice = compile_settings.Choice(*recorded, f"as this run chose before ({layout.COMPILE_FILE})")
+    elif compile_settings.xla_ruled_out(args.jit_compile, lazy_r1(args), has_gpu()):
+        spe = compile_settings.steps_per_call_cap(
+            plan.steps, args.steps_per_execution or compile_settings.STEPS_PER_EXECUTION)
+        choice = compile_settings.Choice(False, spe, compile_settings.CONDITIONAL_STEP_ON_CPU)
     else:
         labels = plan.real.labels if args.conditional else None
         trial_data = data.make_dataset(plan.real.images, args.batch_size, args.k, seed=0,
@@ -47,6 +51,11 @@ def choose_compile_settings(args, plan, strategy):
           f" ({choice.reason})", flush=True)
 
 
+def lazy_r1(args):
+    """Whether the step holds lazy R1's tf.cond (R1 on, not on every update)."""
+    return args.r1_gamma > 0 and args.r1_interval > 1
+
+
 def compile_config(args, plan):
     """What the compile trial's cache is keyed by: everything that changes a step's speed."""
     import keras
@@ -63,7 +72,7 @@ def compile_config(args, plan):
         "r1": args.r1_gamma > 0, "augmentation": args.augmentation, "ema": bool(args.ema),
         "precision": plan.precision, "steps_per_call_cap": compile_settings.steps_per_call_cap(plan.steps),
         # Lazy R1 changes a step's cost; keyed only when on, so earlier choices stay valid.
-        **({"r1_interval": args.r1_interval} if args.r1_gamma and args.r1_interval > 1 else {}),
+        **({"r1_interval": args.r1_interval} if lazy_r1(args) else {}),
     }
 
 

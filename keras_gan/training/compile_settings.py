@@ -41,6 +41,14 @@ TRIAL_STEPS = STEPS_PER_EXECUTION  # steps per candidate per round
 # their compilation: below this many steps a trial would cost more than the
 # few tens of percent it can save. Paid once: later runs read the cache.
 MIN_RUN_STEPS = 2000
+# Lazy R1 (r1_interval > 1) puts a tf.cond in the step. On a CPU, XLA ran
+# that step 2-3x slower than TensorFlow's own kernels, and its compilation
+# was most of a first run's 26-31 s trial (benchmarks/lazy_r1.py, a 2-core
+# AMD EPYC VM). So without a GPU such a step is not timed under XLA: a rule
+# from one kind of machine, said where it applies. On a GPU (never
+# measured) the trial decides as for any step.
+CONDITIONAL_STEP_ON_CPU = ("rule: XLA ran lazy R1's conditional step 2-3x slower on a CPU "
+                           "(docs/performance.md); no trial")
 CACHE_ENV = "KERAS_GAN_CACHE_DIR"
 CACHE_FILE = "compile_settings.json"
 
@@ -83,6 +91,12 @@ def candidates(jit_flag, spe_flag, steps_per_epoch):
     run 1.15x slower there (docs/performance.md)."""
     jits = (True, False) if jit_flag == "auto" else (jit_flag == "on",)
     return [(jit, steps_per_call_cap(steps_per_epoch, spe_flag or STEPS_PER_EXECUTION)) for jit in jits]
+
+
+def xla_ruled_out(jit_flag, conditional_step, gpus):
+    """Whether "auto" leaves XLA out untimed: a step with a tf.cond (lazy R1)
+    on a machine without a GPU (CONDITIONAL_STEP_ON_CPU)."""
+    return jit_flag == "auto" and conditional_step and not gpus
 
 
 def fastest(rates):
