@@ -282,14 +282,6 @@ def markdown(rows, devices, skipped, args, argv):
     return "\n".join(lines)
 
 
-def write_json(path, content):
-    from keras_gan.common.files import atomic_path
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(content, f, indent=1)
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--worker"]:
@@ -310,6 +302,8 @@ def main(argv=None):
 
     def save(rows, devices, skipped):
         if args.json:
+            from keras_gan.common.files import write_json
+
             write_json(args.json, {"argv": argv, "devices": devices, "rows": rows, "skipped": skipped})
 
     rows, devices, skipped = measure(args, log, progress=save)

@@ -51,7 +51,8 @@ from benchmarks.contenders import NUM_IMAGES, TRAIN_PY_SPE, VARIANTS, make_image
 from benchmarks.peak_rss import measure_rss, run_child  # noqa: E402
 from benchmarks.versus_cells import (  # noqa: E402
     DEFAULT_CELLS, SWEEP_BATCHES, SWEEP_KS, default_steps, measure_cell, parse_cells, run_sweep)
-from benchmarks.versus_report import DOC_BEGIN, DOC_END, read_results, report, write_json  # noqa: E402
+from benchmarks.versus_report import DOC_BEGIN, DOC_END, read_results, report  # noqa: E402
+from keras_gan.common.files import write_json  # noqa: E402
 from keras_gan.common.files import check_writable_file  # noqa: E402
 from keras_gan.common.options import MODEL_FAMILIES, OneLineArgumentParser, UserError  # noqa: E402
 
@@ -179,7 +180,7 @@ def run(args):
             for variant in VARIANTS:
                 entry["variants"][variant]["peak_rss_mb"] = by_variant[variant]
             entry["variants"]["ours"]["peak_rss_mb_cached"] = by_variant["ours_cached"]
-    write_json(args.out, results)
+    write_json(args.out, results, indent=2)
     report(args, results)
 
 

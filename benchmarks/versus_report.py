@@ -4,9 +4,9 @@
 cells' table, its notes, the performance issue's targets met or missed
 (`targets_markdown`) and the sweep's table; `report` prints it and writes it
 into the generated block of --doc (docs/performance.md, between DOC_BEGIN
-and DOC_END) and a bar chart into --plot. `write_json` and `read_results`
-write and read the results file, so --from-json re-renders an earlier run
-without measuring anything. Needs neither TensorFlow nor Keras.
+and DOC_END) and a bar chart into --plot. `read_results` reads the results
+file (versus_references.py writes it with keras_gan.common.files.write_json),
+so --from-json re-renders an earlier run without measuring anything. Needs neither TensorFlow nor Keras.
 """
 
 import json
@@ -14,7 +14,7 @@ import textwrap
 
 from benchmarks.arithmetic import MATMUL_REPEATS, MATMUL_SIZE
 from benchmarks.contenders import TRAIN_PY_JIT, TRAIN_PY_SPE, VARIANTS
-from keras_gan.common.files import atomic_path, replace_marked_block
+from keras_gan.common.files import replace_marked_block
 from keras_gan.common.options import UserError
 from keras_gan.training import compile_settings
 
@@ -147,14 +147,6 @@ def sweep_markdown(rows):
                          f"{r['images_per_second']:,.0f} ({100 * r['peak_share']:.0f} %)")
         lines.append(f"| {family} | {m} | " + " | ".join(cells) + " |")
     return lines
-
-
-def write_json(path, results):
-    """The results file: `results` as indented JSON, written whole or not at all."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(results, f, indent=2)
-            f.write("\n")
 
 
 def read_results(path):
