@@ -52,8 +52,7 @@ from benchmarks.peak_rss import measure_rss, run_child  # noqa: E402
 from benchmarks.versus_cells import (  # noqa: E402
     DEFAULT_CELLS, SWEEP_BATCHES, SWEEP_KS, default_steps, measure_cell, parse_cells, run_sweep)
 from benchmarks.versus_report import DOC_BEGIN, DOC_END, read_results, report  # noqa: E402
-from keras_gan.common.files import write_json  # noqa: E402
-from keras_gan.common.files import check_writable_file  # noqa: E402
+from keras_gan.common.files import check_writable_file, write_json  # noqa: E402
 from keras_gan.common.options import MODEL_FAMILIES, OneLineArgumentParser, UserError  # noqa: E402
 
 USAGE_ERROR = 2

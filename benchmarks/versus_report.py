@@ -6,7 +6,8 @@ cells' table, its notes, the performance issue's targets met or missed
 into the generated block of --doc (docs/performance.md, between DOC_BEGIN
 and DOC_END) and a bar chart into --plot. `read_results` reads the results
 file (versus_references.py writes it with keras_gan.common.files.write_json),
-so --from-json re-renders an earlier run without measuring anything. Needs neither TensorFlow nor Keras.
+so --from-json re-renders an earlier run without measuring anything. Needs
+neither TensorFlow nor Keras.
 """
 
 import json

@@ -29,8 +29,7 @@ def choose_compile_settings(args, plan, strategy):
         # its first part, for the same weights, whatever the cache says now.
         choice = compile_settings.Choice(*recorded, f"as this run chose before ({layout.COMPILE_FILE})")
     elif compile_settings.xla_ruled_out(args.jit_compile, lazy_r1(args), has_gpu()):
-        spe = compile_settings.steps_per_call_cap(
-            plan.steps, args.steps_per_execution or compile_settings.STEPS_PER_EXECUTION)
+        (_, spe), = compile_settings.candidates("off", args.steps_per_execution, plan.steps)
         choice = compile_settings.Choice(False, spe, compile_settings.CONDITIONAL_STEP_ON_CPU)
     else:
         labels = plan.real.labels if args.conditional else None
