@@ -44,6 +44,10 @@ GRID = {  # name: train.py flags; MLP and conv x k x G loss x label smoothing
     "mlp-k1-minimax": {**PAPER, "--model": "mlp", "--generator-loss": "minimax"},
     "mlp-k1-ns-ls0.1": {**PAPER, "--model": "mlp", "--label-smoothing": "0.1"},
 }
+# `python train.py` with no flags: whatever the default recipe is today
+# (RECIPE in keras_gan/cli/flags.py). When it changes, these runs' records
+# no longer match their configuration and are listed as not run yet.
+TODAY = {"today": {}}
 # The recipe every configuration below starts from: train.py's default until
 # 2026-12-06, 12,000 steps in epochs of 1,000, Adam 1e-3 with beta_1 0.5, R1
 # on every D update, EMA 0.999 (R1 gamma 1 and batch 64: still train.py's).
@@ -97,11 +101,15 @@ ENVIRONMENT = {"default-jax": {"KERAS_BACKEND": "jax"}, "default-torch": {"KERAS
 # compile settings (keras_gan/training/compile_settings.py): runs compared at equal
 # seconds (k = 2 against k = 1) must not differ in XLA by what a trial chose.
 PINNED_COMPILE = {"--jit-compile": "on", "--steps-per-execution": "16"}
-CONFIGS = {**GRID, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON, **LONGER, **BACKENDS}
+# Except today's default: its lazy R1 is a tf.cond, which XLA runs on a CPU
+# at 0.40 of the rate without it (docs/performance.md), so train.py's rule
+# takes XLA off there; pinned off, its seconds are the main command's.
+TODAY_COMPILE = {"--jit-compile": "off", "--steps-per-execution": "16"}
+CONFIGS = {**GRID, **TODAY, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON, **LONGER, **BACKENDS}
 # Seeds per configuration unless --seeds says otherwise: the default run's
 # spread over seeds is the one that matters most, and the conditional and
 # k comparisons (issue #12) are judged over seeds too.
-SEEDS = {"default": (0, 1, 2), "conditional": (0, 1, 2), "default-k2": (0, 1, 2)}
+SEEDS = {"today": (0, 1, 2), "default": (0, 1, 2), "conditional": (0, 1, 2), "default-k2": (0, 1, 2)}
 PAPER_TABLE_1 = [  # Goodfellow et al. (2014), Table 1: MNIST Parzen log-likelihood
     ("DBN (Bengio et al. 2013)", "138 ± 2"),
     ("Stacked CAE (Bengio et al. 2013)", "121 ± 1.6"),
@@ -109,6 +117,9 @@ PAPER_TABLE_1 = [  # Goodfellow et al. (2014), Table 1: MNIST Parzen log-likelih
     ("Adversarial nets (the paper)", "225 ± 2"),
 ]
 BEGIN, END = "<!-- results from python -m keras_gan.experiments: begin -->", "<!-- results: end -->"
+# The README's picture and caption: today's default, seed 0 (--readme).
+README_BEGIN, README_END = "<!-- readme picture: begin -->", "<!-- readme picture: end -->"
+README_RUN = ("today", 0)
 
 
 def train_flags(name, overrides):
@@ -140,7 +151,8 @@ def is_stale(summary):
 
 def command_flags(name, seed, overrides):
     """train.py's flags for configuration `name` and `seed` (no --logdir)."""
-    pinned = {} if name in ENVIRONMENT else PINNED_COMPILE  # other backends keep their rules
+    pinned = ({} if name in ENVIRONMENT  # other backends keep their rules
+              else TODAY_COMPILE if name in TODAY else PINNED_COMPILE)
     return [*train_flags(name, {**pinned, **overrides}), "--seed", str(seed), "--no-export"]
 
 
@@ -324,8 +336,9 @@ def longer_runs(rows, records, images_dir):
             f"{os.path.basename(share_figure)})"]
 
 
-GROUPS = {"the paper's grid": GRID, "quality sweep": SWEEP, "conditional": CONDITIONAL,
-          "mixed precision": MIXED, "k = 2": K_COMPARISON, "longer": LONGER, "backends": BACKENDS}
+GROUPS = {"the paper's grid": GRID, "today's default": TODAY, "quality sweep": SWEEP,
+          "conditional": CONDITIONAL, "mixed precision": MIXED, "k = 2": K_COMPARISON, "longer": LONGER,
+          "backends": BACKENDS}
 
 
 def recognisable_figure(rows, summaries, images_dir):
@@ -430,6 +443,10 @@ def write_results(doc, rows, records, argv, missing=()):
         "",
         table([r for r in rows if r[0] in GRID]),
         "",
+        "### Today's default: `python train.py` with no flags",
+        "",
+        table([r for r in rows if r[0] in TODAY]),
+        "",
         "### The quality sweep: the default run's budget",
         "",
         table([r for r in rows if r[0] in SWEEP]),
@@ -475,6 +492,44 @@ def write_results(doc, rows, records, argv, missing=()):
     replace_marked_block(doc, BEGIN, END, block)
 
 
+def readme_picture(rows, records, readme, doc):
+    """Markdown for the block of `readme`: README_RUN's sample grid (as
+    copied beside `doc`) and a caption from its record, with the other seeds
+    of its configuration beside it; None without a current row for it."""
+    name, seed = README_RUN
+    by_seed = {int(r[1]): record for r, record in zip(rows, records) if r[0] == name}
+    if seed not in by_seed:
+        return None
+    record = by_seed[seed]
+    s, e = record["summary"], record["summary"]["evaluation"]
+    shares = e["modes"]["class_share"]
+    others = "; ".join(f"seed {k}: {v['summary']['evaluation']['frechet_ratio_to_real']:.1f}×, "
+                       f"{v['summary']['evaluation']['recognisable']['samples']:.0%} recognisable"
+                       for k, v in sorted(by_seed.items()) if k != seed)
+    n = s["args"]["samples"]
+    here = os.path.dirname(os.path.abspath(readme))
+
+    def link(path):
+        return os.path.relpath(os.path.abspath(path), here)
+
+    image = link(os.path.join(results_images_dir(doc), f"{name}-s{seed}.png"))
+    record_file = link(os.path.join(run_records.records_dir(doc), f"{name}-s{seed}.json"))
+    machine = record.get("machine", "a machine not recorded")
+    return "\n".join([
+        f"![{n} digits drawn by the conv generator]({image})",
+        "",
+        f"*{n} digits from `python train.py --seed {seed}`, the default recipe ({s['steps']:,} steps, "
+        f"{s['seconds']:.0f} s of training on {machine}; its record is {record_file}): "
+        f"{e['frechet_ratio_to_real']:.1f}× the real-vs-real Fréchet floor, "
+        f"{e['recognisable']['samples']:.0%} of them recognisable (real digits: "
+        f"{e['recognisable']['reference']:.0%}), the {len(shares)} classes at "
+        f"{min(shares):.1%}–{max(shares):.1%} of the samples"
+        + (f" ({others})" if others else "")
+        + ". Written from the record by `python -m keras_gan.experiments --readme README.md`; the "
+        f"full evaluation: [{link(doc)}]({link(doc)}#todays-default-python-trainpy-with-no-flags).*",
+    ])
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = OneLineArgumentParser(prog="python -m keras_gan.experiments", description=__doc__.splitlines()[0])
@@ -488,6 +543,8 @@ def main(argv=None):
     parser.add_argument("--steps-per-epoch", type=int, help="passed to train.py (quick checks)")
     parser.add_argument("--no-download", action="store_true", help="passed to train.py")
     parser.add_argument("--classifier-dir", help="passed to train.py")
+    parser.add_argument("--readme", help=f"also write the picture of {README_RUN[0]} seed {README_RUN[1]} and its "
+                                          "caption into this file's block (README.md)")
     parser.add_argument("--render-only", action="store_true",
                         help="train nothing: write the tables from the runs that have finished, "
                              "and list the others as not run yet")
@@ -496,8 +553,11 @@ def main(argv=None):
                              "doc's tables as they are")
     try:
         args = parser.parse_args(argv)
-        if not os.path.isfile(args.doc):
-            raise UserError(f"--doc {args.doc}: no such file.")
+        for flag, path in (("--doc", args.doc), ("--readme", args.readme)):
+            if path is not None and not os.path.isfile(path):
+                raise UserError(f"{flag} {path}: no such file.")
+        if args.readme and args.records_only:
+            raise UserError("--readme with --records-only: --records-only leaves the docs as they are.")
         overrides = {flag: str(value) for flag, value in (
             ("--epochs", args.epochs), ("--steps-per-epoch", args.steps_per_epoch),
             ("--classifier-dir", args.classifier_dir)) if value is not None}
@@ -548,7 +608,13 @@ def main(argv=None):
             print(f"{len(records)} current records in {records_dir}; {len(missing)} runs not run yet; "
                   f"{args.doc} left as it is")
             return 0
+        picture = args.readme and readme_picture(rows, records, args.readme, args.doc)
+        if args.readme and picture is None:
+            raise UserError(f"--readme: no current run or record of {README_RUN[0]} seed {README_RUN[1]} "
+                            "to show; train it first.")
         write_results(args.doc, rows, records, argv, missing)
+        if picture:
+            replace_marked_block(args.readme, README_BEGIN, README_END, picture)
     except UserError as e:
         print(f"python -m keras_gan.experiments: error: {e}", file=sys.stderr)
         return 2

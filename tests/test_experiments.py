@@ -104,7 +104,7 @@ def plant(runs, name, seconds, frechet_ratio, recognisable, args=(), **fields):
     return summary
 
 
-def test_each_table_reads_its_own_runs_and_only_merges(real_run):
+def test_each_table_reads_its_own_runs_and_only_merges(real_run, monkeypatch, capsys):
     """The conditional, k, longer and backend tables and the figures, from
     runs with distinct figures; a --render-only of other configurations keeps
     every finished row (merges) and lists the rest as not run."""
@@ -121,6 +121,7 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     plant(runs, "default-k2", 230, 5.3, 0.68, {"model": "conv", "k": 2}, discriminator_updates=8)
     plant(runs, "default-3x", 600, 3.3, 0.83, {"model": "conv"}, steps=36000)
     plant(runs, "default-torch", 400, 4.4, 0.71, {"model": "conv"}, backend="torch")
+    plant(runs, "today", 150, 3.7, 0.77, {"model": "conv", "r1_gamma": 1.0, "r1_interval": 16})
 
     render = ["--render-only", "--only", "mlp-k2-ns", "--seeds", "3", "--epochs", "1", "--steps-per-epoch", "4",
               "--runs-dir", str(runs), "--doc", str(doc)]
@@ -139,6 +140,11 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     # Longer: its steps, seconds, end ratio and recognisable share.
     assert any(line.startswith("| default-3x | 3 | 36,000 | 600 |") and line.endswith("| 3.3× | 0.83 / 0.97 |")
                for line in lines)
+    # Today's default: its own table, between the grid and the sweep.
+    today = block_of(doc.read_text()).split("### Today's default")[1].split("\n###")[0]
+    rows = [line for line in today.splitlines() if "| today |" in line]
+    assert len(rows) == 1 and rows[0].startswith("| today | 3 | conv | 1 |")
+    assert "R1 γ=1 every 16" in today and "| 150 |" in today and "| 3.7× |" in today
     # Backends: each seed's default beside the other backend's run, named.
     assert any(line.startswith("| default-torch | 3 | conv | 1 |") and line.endswith("| torch |")
                for line in lines)
@@ -149,7 +155,7 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
     assert "![Fréchet ÷ floor against the recognisable share, every run]" in "\n".join(lines)
     not_run = next(line for line in lines if line.startswith("**Not run yet**"))
     assert "mlp-k2-ns seed 3" in not_run and "default-k2 seed" not in not_run
-    assert f"({len(experiments.CONFIGS) - 6} runs" in not_run
+    assert f"({len(experiments.CONFIGS) - 7} runs" in not_run
     assert not (runs / "mlp-k2-ns-s3").exists()  # --render-only trains nothing
 
     # A run folder of other settings is not a row either, and leaves its record alone.
@@ -201,7 +207,7 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
         {name: data for name, data in pictures.items() if name != "default-s3.png"}
     assert {p.name for p in (tmp / "run-records").iterdir()} == {
         f"{name}-s3.{ext}" for name in ("mlp-k1-ns", "conditional", "default", "default-k2", "default-3x",
-                                        "default-torch") for ext in ("json", "png")}
+                                        "default-torch", "today") for ext in ("json", "png")}
     assert experiments.main(from_records) == 0
     # The command in a fresh process, as in a fresh clone: the tables from the
     # records alone, and nothing on stderr (TensorBoard's reader imports
@@ -211,6 +217,24 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run):
                             capture_output=True, text=True, timeout=300, env=quiet_environment())
     assert result.returncode == 0 and result.stderr == "", result.stderr[-3000:]
     assert tables(doc) == before
+    # --readme: the picture of today's default and a caption from its record.
+    readme = tmp / "README.md"
+    readme.write_text(f"# title\n\n{experiments.README_BEGIN}\nold\n{experiments.README_END}\n\nafter\n")
+    monkeypatch.setattr(experiments, "README_RUN", ("today", 3))
+    assert experiments.main(from_records + ["--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("# title\n\n") and text.endswith("\n\nafter\n") and "old" not in text
+    picture = text[text.index(experiments.README_BEGIN):text.index(experiments.README_END)]
+    assert "![64 digits drawn by the conv generator](images/results/today-s3.png)" in picture
+    assert (tmp / "images" / "results" / "today-s3.png").is_file()
+    assert "`python train.py --seed 3`" in picture and "3.7× the real-vs-real Fréchet floor" in picture
+    assert "77% of them recognisable (real digits: 97%)" in picture
+    assert "(results.md#todays-default-python-trainpy-with-no-flags)" in picture
+    # ... and without a current record of it, an error, the README left alone.
+    monkeypatch.setattr(experiments, "README_RUN", ("today", 4))
+    assert experiments.main(from_records + ["--readme", str(readme)]) == 2
+    assert "--readme: no current run or record of today seed 4" in capsys.readouterr().err
+    assert readme.read_text() == text
     # Neither runs nor records: nothing to write tables from.
     empty = tmp / "empty"
     empty.mkdir()
@@ -293,7 +317,10 @@ def test_each_configuration_runs_train_py_with_flags_it_accepts(commands, tmp_pa
         assert args.logdir == os.path.join(str(tmp_path), f"{name}-s0")
         backend = experiments.ENVIRONMENT.get(name, {}).get("KERAS_BACKEND", "tensorflow")
         assert env["KERAS_BACKEND"] == backend, name
-        if backend == "tensorflow":
+        if name == "today":  # lazy R1's tf.cond: XLA off, as train.py's rule has it on a CPU
+            assert (args.jit_compile, args.steps_per_execution) == ("off", 16)
+            assert args.r1_interval == flags.RECIPE["r1_interval"] > 1
+        elif backend == "tensorflow":
             assert (args.jit_compile, args.steps_per_execution) == ("on", 16), name
         else:
             assert args.jit_compile == "auto" and args.steps_per_execution is None, name
@@ -315,3 +342,28 @@ def test_a_run_trained_on_the_reference_images_is_trained_again(commands, tmp_pa
     (run / "summary.json").write_text(json.dumps({"steps": 4, "training_images": 4000}))
     experiments.run_one("mlp-k1-ns", 0, str(tmp_path), {})
     assert "--fresh" in commands[0][0] and "--fresh" not in commands[1][0]
+
+
+def test_the_committed_tables_and_readme_picture_are_what_the_records_render(tmp_path):
+    """docs/results.md's block and the README's picture and caption are the
+    command's output from the committed records (docs/run-records/), not
+    figures typed by hand or left over from another recipe."""
+    from keras_gan import experiments
+
+    docs = tmp_path / "docs"
+    shutil.copytree(os.path.join(ROOT, "docs", "run-records"), docs / "run-records")
+    shutil.copy(os.path.join(ROOT, "docs", "results.md"), docs / "results.md")
+    shutil.copy(os.path.join(ROOT, "README.md"), tmp_path / "README.md")
+    assert experiments.main(["--render-only", "--runs-dir", str(tmp_path / "no-runs"),
+                             "--doc", str(docs / "results.md"), "--readme", str(tmp_path / "README.md")]) == 0
+
+    def blocks(readme, doc):
+        text = open(readme).read()
+        picture = text[text.index(experiments.README_BEGIN):text.index(experiments.README_END)]
+        tables = [line for line in block_of(open(doc).read()).splitlines() if not line.startswith("Made by")]
+        return picture, tables
+
+    assert blocks(tmp_path / "README.md", docs / "results.md") == blocks(
+        os.path.join(ROOT, "README.md"), os.path.join(ROOT, "docs", "results.md"))
+    picture = blocks(tmp_path / "README.md", docs / "results.md")[0]
+    assert f"(docs/images/results/{experiments.README_RUN[0]}-s{experiments.README_RUN[1]}.png)" in picture

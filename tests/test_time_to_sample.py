@@ -2,10 +2,12 @@
 keeps when stopped, and the table and README line it writes from the results."""
 
 import json
+import os
 
 import pytest
 
 from benchmarks import time_to_sample
+from conftest import ROOT
 
 PHASES = {"start-up": 6.0, "data": 2.0, "classifier": 100.0, "compile trial": 40.0, "build": 2.0,
           "train steps": 700.0, "monitoring": 200.0, "evaluation": 30.0, "outputs": 20.0, "export": 5.0}
@@ -56,9 +58,12 @@ def test_runs_not_made_yet_are_named_and_left_out_of_the_figures():
     assert "Not run yet" not in time_to_sample.markdown(RESULTS, "python benchmarks/time_to_sample.py")
 
 
-def test_the_readme_line_is_today_s_mean_and_peak():
-    assert time_to_sample.readme_line(RESULTS).startswith(
+def test_the_readme_line_is_today_s_mean_and_peak_beside_the_previous_default():
+    line = time_to_sample.readme_line(RESULTS)
+    assert line.startswith(
         "trains and exports in about 10 minutes with at most 1.9 GB of memory on a machine (2026-12-04, ")
+    assert line.endswith("0.46 of the previous default's wall time, with a mean Fréchet ratio of 5.00 "
+                         "against its 5.50 and a recognisable share of 0.750 against 0.745 over 2 seeds)")
 
 
 def test_from_json_writes_the_doc_block_the_figure_and_the_readme_block(tmp_path):
@@ -107,3 +112,27 @@ def test_the_recipes_alternate_and_a_stopped_script_goes_on_where_it_stopped(tmp
     results = time_to_sample.side_by_side([2], save)  # one more seed: added, the others kept
     assert ran == [("previous", 2), ("today", 2)]
     assert results["seeds"] == [0, 1, 2] and len(results["runs"]) == 6
+
+
+def test_the_committed_side_by_side_is_of_today_s_default_and_is_what_the_docs_show():
+    """benchmarks/results/time_to_sample.json measured the default recipe as it
+    is now (its steps), and the tables of docs/performance.md and the README's
+    figures for the main command are what the script writes from it."""
+    from keras_gan.cli import flags
+
+    with open(os.path.join(ROOT, "benchmarks", "results", "time_to_sample.json")) as f:
+        results = json.load(f)
+    today = time_to_sample.by_side(results)["today"]
+    assert sorted(r["seed"] for r in today) == results["seeds"] and len(results["seeds"]) >= 3
+    assert {r["steps"] for r in today} == {flags.DEFAULT_STEPS} and {tuple(r["flags"][:1]) for r in today} == {
+        ("--seed",)}  # no recipe flags: train.py's defaults
+
+    def block(path, begin, end):
+        with open(os.path.join(ROOT, path)) as f:
+            text = f.read()
+        return text[text.index(begin) + len(begin):text.index(end)].strip()
+
+    assert block("docs/performance.md", time_to_sample.DOC_BEGIN, time_to_sample.DOC_END) == \
+        time_to_sample.markdown(results, "python benchmarks/time_to_sample.py --side-by-side")
+    assert block("README.md", time_to_sample.README_BEGIN, time_to_sample.README_END) == \
+        time_to_sample.readme_line(results)

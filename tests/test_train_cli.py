@@ -144,7 +144,7 @@ def test_bad_flags_exit_2_with_one_line(argv, message, tmp_path):
 
 
 @pytest.mark.parametrize("argv,steps_per_epoch", [
-    ([], 500),  # the default 6,500 steps: 13 epochs of 500
+    ([], 500),  # the default 7,000 steps: 14 epochs of 500
     (["--steps", "750"], 375),  # 2 equal epochs, not 500 + 250
     (["--steps", "1002"], 334),  # 3 epochs: 1,002 steps
     (["--steps", "1003"], 335),  # 3 epochs: 1,005 steps, two more than asked
