@@ -4,6 +4,7 @@
     python -m keras_gan.experiments --only conv-k1-ns mlp-k1-ns --seeds 0 1 2
     python -m keras_gan.experiments --render-only            # tables from finished runs only
     python -m keras_gan.experiments --only default --records-only   # train, record, leave the doc
+    python -m keras_gan.experiments --render-only --readme README.md  # also the README's picture
 
 Each configuration is one `train.py` run (its own process, `--no-export`)
 in `results/runs/<name>-s<seed>/`; a run that finished before is not trained
@@ -17,6 +18,7 @@ import collections
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -120,6 +122,7 @@ BEGIN, END = "<!-- results from python -m keras_gan.experiments: begin -->", "<!
 # The README's picture and caption: today's default, seed 0 (--readme).
 README_BEGIN, README_END = "<!-- readme picture: begin -->", "<!-- readme picture: end -->"
 README_RUN = ("today", 0)
+TODAY_HEADING = "Today's default: `python train.py` with no flags"
 
 
 def train_flags(name, overrides):
@@ -443,7 +446,7 @@ def write_results(doc, rows, records, argv, missing=()):
         "",
         table([r for r in rows if r[0] in GRID]),
         "",
-        "### Today's default: `python train.py` with no flags",
+        f"### {TODAY_HEADING}",
         "",
         table([r for r in rows if r[0] in TODAY]),
         "",
@@ -492,6 +495,11 @@ def write_results(doc, rows, records, argv, missing=()):
     replace_marked_block(doc, BEGIN, END, block)
 
 
+def anchor(heading):
+    """The link fragment GitHub gives a markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
 def readme_picture(rows, records, readme, doc):
     """Markdown for the block of `readme`: README_RUN's sample grid (as
     copied beside `doc`) and a caption from its record, with the other seeds
@@ -526,7 +534,7 @@ def readme_picture(rows, records, readme, doc):
         f"{min(shares):.1%}–{max(shares):.1%} of the samples"
         + (f" ({others})" if others else "")
         + ". Written from the record by `python -m keras_gan.experiments --readme README.md`; the "
-        f"full evaluation: [{link(doc)}]({link(doc)}#todays-default-python-trainpy-with-no-flags).*",
+        f"full evaluation: [{link(doc)}]({link(doc)}#{anchor(TODAY_HEADING)}).*",
     ])
 
 
