@@ -397,17 +397,21 @@ def results_images_dir(doc):
 
 
 def classifiers(summaries):
-    """'Classifier <architecture>, accuracy on the reference images 0.9850.'
-    for the evaluation classifier(s) the runs were measured with (one
-    sentence each when they differ: their rows compare only roughly)."""
+    """'Real-vs-real Fréchet floor: 0.70. Classifier <architecture>, accuracy
+    on the reference images 0.9850.' for the evaluation classifier(s) the runs
+    were measured with (each with its floor when they differ: their rows
+    compare only roughly, and each row's ratio is to its own classifier's floor)."""
     seen = collections.Counter(
-        (s["evaluation"]["classifier"]["architecture"], s["evaluation"]["classifier"]["test_accuracy"])
+        (s["evaluation"]["classifier"]["architecture"], s["evaluation"]["classifier"]["test_accuracy"],
+         round(s["evaluation"]["frechet_distance_real_train_vs_reference"], 2))
         for s in summaries)
-    parts = [f"{architecture}, accuracy on the reference images {accuracy:.4f}"
-             + (f" ({count} run{'s' * (count != 1)})" if len(seen) > 1 else "")
-             for (architecture, accuracy), count in sorted(seen.items())]
     if len(seen) == 1:
-        return f"Classifier {parts[0]}."
+        (architecture, accuracy, floor), = seen
+        return (f"Real-vs-real Fréchet floor: {floor:.2f}. Classifier {architecture}, accuracy on the "
+                f"reference images {accuracy:.4f}.")
+    parts = [f"{architecture}, accuracy on the reference images {accuracy:.4f}, real-vs-real Fréchet floor "
+             f"{floor:.2f} ({count} run{'s' * (count != 1)})"
+             for (architecture, accuracy, floor), count in sorted(seen.items())]
     return ("Measured with different evaluation classifiers, so rows of different ones compare only "
             "roughly: " + "; ".join(parts) + ".")
 
@@ -425,8 +429,7 @@ def write_results(doc, rows, records, argv, missing=()):
     block = "\n".join([
         f"Made by `python -m keras_gan.experiments {' '.join(argv)}`".rstrip()
         + f" from the records of docs/run-records/; the runs trained on {machines(records)}.",
-        f"Data: {first['data']}. Evaluation {e['reference']}. Real-vs-real Fréchet floor: "
-        f"{e['frechet_distance_real_train_vs_reference']:.2f}. {classifiers(summaries)} "
+        f"Data: {first['data']}. Evaluation {e['reference']}. {classifiers(summaries)} "
         f"{e['num_samples']:,} samples per run.",
         *([] if not missing else [
             "",

@@ -247,16 +247,18 @@ def test_each_table_reads_its_own_runs_and_only_merges(real_run, monkeypatch, ca
 def test_the_block_names_the_classifier_and_says_when_rows_used_different_ones():
     from keras_gan import experiments
 
-    def summary(architecture, accuracy):
-        return {"evaluation": {"classifier": {"architecture": architecture, "test_accuracy": accuracy}}}
+    def summary(architecture, accuracy, floor):
+        return {"evaluation": {"classifier": {"architecture": architecture, "test_accuracy": accuracy},
+                               "frechet_distance_real_train_vs_reference": floor}}
 
-    same = [summary("cnn/v3", 0.981), summary("cnn/v3", 0.981)]
-    assert experiments.classifiers(same) == "Classifier cnn/v3, accuracy on the reference images 0.9810."
-    mixed = same + [summary("cnn/v2", 0.985)]
+    same = [summary("cnn/v3", 0.981, 0.817), summary("cnn/v3", 0.981, 0.8171)]
+    assert experiments.classifiers(same) == (
+        "Real-vs-real Fréchet floor: 0.82. Classifier cnn/v3, accuracy on the reference images 0.9810.")
+    mixed = same + [summary("cnn/v2", 0.985, 0.70)]
     assert experiments.classifiers(mixed) == (
         "Measured with different evaluation classifiers, so rows of different ones compare only roughly: "
-        "cnn/v2, accuracy on the reference images 0.9850 (1 run); "
-        "cnn/v3, accuracy on the reference images 0.9810 (2 runs).")
+        "cnn/v2, accuracy on the reference images 0.9850, real-vs-real Fréchet floor 0.70 (1 run); "
+        "cnn/v3, accuracy on the reference images 0.9810, real-vs-real Fréchet floor 0.82 (2 runs).")
 
 
 def test_longer_runs_are_compared_after_equal_steps_not_seconds(tmp_path):
