@@ -106,7 +106,7 @@ PINNED_COMPILE = {"--jit-compile": "on", "--steps-per-execution": "16"}
 # Except today's default: its lazy R1 is a tf.cond, which XLA runs on a CPU
 # at 0.40 of the rate without it (docs/performance.md), so train.py's rule
 # takes XLA off there; pinned off, its seconds are the main command's.
-TODAY_COMPILE = {"--jit-compile": "off", "--steps-per-execution": "16"}
+TODAY_COMPILE = {**PINNED_COMPILE, "--jit-compile": "off"}
 CONFIGS = {**GRID, **TODAY, **SWEEP, **CONDITIONAL, **MIXED, **K_COMPARISON, **LONGER, **BACKENDS}
 # Seeds per configuration unless --seeds says otherwise: the default run's
 # spread over seeds is the one that matters most, and the conditional and
